@@ -2,8 +2,8 @@
 
 geometry --gmsh--> Mesh --scikit-fem--> fields --> torch_geometric graphs --> neural simulators.
 """
-from .mesh import Mesh, MeshError
+from .mesh import Mesh, MeshError, read
 
 __version__ = "0.1.0"
 
-__all__ = ["Mesh", "MeshError", "__version__"]
+__all__ = ["Mesh", "MeshError", "read", "__version__"]

@@ -20,6 +20,16 @@ def _frozen(array: np.ndarray) -> np.ndarray:
     return array
 
 
+def _facet_array(name, facets, width: int) -> np.ndarray:
+    """(F, width) int64 facets; a flat array is read as rows of ``width`` nodes."""
+    facets = np.asarray(facets)
+    if facets.size and not np.issubdtype(facets.dtype, np.integer):
+        raise MeshError(f"boundary {name!r} must hold integer node indices, got dtype {facets.dtype}")
+    if facets.ndim > 2 or (facets.ndim == 2 and facets.shape[1] != width) or facets.size % width:
+        raise MeshError(f"boundary {name!r} has shape {facets.shape}; facets need {width} nodes each")
+    return facets.astype(np.int64).reshape(-1, width)
+
+
 @dataclass(frozen=True, eq=False, repr=False)
 class Mesh:
     """A simplex mesh of one cell type (``line``, ``triangle`` or ``tetra``).
@@ -64,7 +74,7 @@ class Mesh:
         set_ = object.__setattr__
         set_(self, "points", _frozen(points))
         set_(self, "cells", _frozen(cells))
-        set_(self, "boundary", {str(k): _frozen(np.asarray(v, dtype=np.int64).reshape(-1, cells.shape[1] - 1))
+        set_(self, "boundary", {str(k): _frozen(_facet_array(k, v, cells.shape[1] - 1))
                                 for k, v in dict(self.boundary).items()})
         set_(self, "point_data", {str(k): _frozen(v) for k, v in dict(self.point_data).items()})
         set_(self, "cell_data", {str(k): _frozen(v) for k, v in dict(self.cell_data).items()})
@@ -178,7 +188,7 @@ class Mesh:
         """Same mesh with fields added to (or replacing those in) point_data / cell_data."""
         return Mesh(self.points, self.cells, self.boundary,
                     {**self.point_data, **(point_data or {})},
-                    {**self.cell_data, **(cell_data or {})}, validate=False)
+                    {**self.cell_data, **(cell_data or {})}, validate=self.validate)
 
     # -- summaries -------------------------------------------------------------------------
     def __repr__(self) -> str:

@@ -18,6 +18,17 @@ def _skfem_class(mesh: Mesh):
         raise MeshError(f"scikit-fem has no mesh for {mesh.cell_type} cells in {mesh.dim}D") from None
 
 
+def _row_keys(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """One int64 key per row of ``a`` and ``b`` (entries in [0, n)), equal exactly when rows are equal."""
+    width = a.shape[1]
+    if float(n) ** width < 2.0 ** 62:
+        base = n ** np.arange(width - 1, -1, -1, dtype=np.int64)
+        return a @ base, b @ base
+    _, inverse = np.unique(np.concatenate([a, b]), axis=0, return_inverse=True)
+    inverse = inverse.ravel().astype(np.int64)
+    return inverse[: len(a)], inverse[len(a):]
+
+
 def facet_indices(skfem_mesh, facets: np.ndarray) -> np.ndarray:
     """Indices into ``skfem_mesh.facets`` of the given (F, k-1) facets (any vertex order).
 
@@ -25,9 +36,7 @@ def facet_indices(skfem_mesh, facets: np.ndarray) -> np.ndarray:
     """
     known = np.sort(skfem_mesh.facets.T, axis=1)
     wanted = np.sort(np.asarray(facets), axis=1)
-    n = skfem_mesh.nvertices
-    base = n ** np.arange(known.shape[1] - 1, -1, -1, dtype=np.int64)  # facet -> unique integer key
-    keys_known, keys_wanted = known @ base, wanted @ base
+    keys_known, keys_wanted = _row_keys(known, wanted, skfem_mesh.nvertices)
     order = np.argsort(keys_known)
     pos = np.searchsorted(keys_known, keys_wanted, sorter=order).clip(0, len(order) - 1)
     found = order[pos]
@@ -41,7 +50,8 @@ def to_skfem(mesh: Mesh):
     """scikit-fem mesh of the same points and cells (same order) with ``mesh.boundary`` as named
     boundaries (facet index arrays)."""
     cls = _skfem_class(mesh)
-    sk = cls(np.ascontiguousarray(mesh.points.T), np.ascontiguousarray(mesh.cells.T))
+    # sort_t=False: scikit-fem would otherwise sort each cell's vertices, losing the orientation
+    sk = cls(np.ascontiguousarray(mesh.points.T), np.ascontiguousarray(mesh.cells.T), sort_t=False)
     if mesh.boundary:
         sk = sk.with_boundaries({name: facet_indices(sk, f) for name, f in mesh.boundary.items()})
     return sk

@@ -1,0 +1,357 @@
+import json
+import subprocess
+import sys
+import textwrap
+
+import meshio
+import numpy as np
+import pytest
+import skfem
+
+import meshsim
+from meshsim.mesh import Mesh, MeshError, from_meshio, read, read_xdmf_series, to_meshio, write, write_xdmf_series
+
+FORMATS = [("gmsh", ".msh"), ("gmsh22", ".msh"), ("vtu", ".vtu"), ("xdmf", ".xdmf")]
+
+
+def _jittered(mesh: Mesh, seed: int = 0) -> Mesh:
+    """Move interior nodes by up to 10% of the spacing so coordinates are not short binary fractions."""
+    rng = np.random.default_rng(seed)
+    interior = np.setdiff1d(np.arange(mesh.num_points), mesh.boundary_nodes())
+    spacing = mesh.cell_measures.min() ** (1 / mesh.cell_dim)
+    points = np.array(mesh.points)
+    points[interior] += 0.1 * spacing * rng.uniform(-1, 1, (len(interior), mesh.dim))
+    return mesh.with_points(points)
+
+
+def _with_data(mesh: Mesh, seed: int = 1, cell_data: bool = True) -> Mesh:
+    rng = np.random.default_rng(seed)
+    n, m = mesh.num_points, mesh.num_cells
+    return Mesh(mesh.points, mesh.cells, mesh.boundary,
+                {"u": rng.standard_normal(n), "velocity": rng.standard_normal((n, 3)), "node_id": np.arange(n)},
+                {"pressure": rng.standard_normal(m), "region": rng.integers(0, 5, m)} if cell_data else {})
+
+
+def _line_mesh() -> Mesh:
+    sk = skfem.MeshLine1().refined(4).with_boundaries({"left": lambda x: x[0] == 0, "right": lambda x: x[0] == 1})
+    return Mesh.from_skfem(sk)
+
+
+MESHES = {
+    "line": _line_mesh,
+    "triangle": lambda: Mesh.from_skfem(skfem.MeshTri1().refined(2).with_defaults()),
+    "tetra": lambda: Mesh.from_skfem(skfem.MeshTet1().refined(1).with_defaults()),
+}
+
+
+def _sorted_rows(facets) -> np.ndarray:
+    rows = np.sort(np.asarray(facets), axis=1)
+    return rows[np.lexsort(rows.T[::-1])] if len(rows) else rows
+
+
+def assert_same_boundaries(a: Mesh, b: Mesh) -> None:
+    assert set(a.boundary) == set(b.boundary)
+    for name in a.boundary:
+        np.testing.assert_array_equal(_sorted_rows(a.boundary[name]), _sorted_rows(b.boundary[name]), err_msg=name)
+
+
+@pytest.mark.parametrize("kind", MESHES)
+@pytest.mark.parametrize("binary", [True, False], ids=["binary", "ascii"])
+@pytest.mark.parametrize("file_format,suffix", FORMATS)
+def test_round_trip_keeps_points_cells_boundaries_and_data(tmp_path, kind, binary, file_format, suffix):
+    mesh = _with_data(_jittered(MESHES[kind]()), cell_data=file_format != "gmsh22")
+    path = tmp_path / f"mesh{suffix}"
+    write(mesh, path, file_format=file_format, binary=binary)
+    back = read(path)
+    assert back.dim == mesh.dim and back.cell_type == mesh.cell_type
+    # ASCII .vtu stores 12 significant digits; everything else keeps float64 exactly
+    exact = binary or file_format != "vtu"
+    check = np.testing.assert_array_equal if exact else (lambda a, b: np.testing.assert_allclose(a, b, rtol=5e-12))
+    check(back.points, mesh.points)
+    np.testing.assert_array_equal(back.cells, mesh.cells)
+    assert_same_boundaries(back, mesh)
+    assert set(back.point_data) == set(mesh.point_data) and set(back.cell_data) == set(mesh.cell_data)
+    for name in mesh.point_data:
+        check(back.point_data[name], mesh.point_data[name])
+    for name in mesh.cell_data:
+        check(back.cell_data[name], mesh.cell_data[name])
+
+
+@pytest.mark.parametrize("file_format,suffix", [("vtu", ".vtu"), ("xdmf", ".xdmf")])
+def test_vtu_and_xdmf_keep_data_dtypes(tmp_path, file_format, suffix):
+    mesh = _with_data(MESHES["triangle"]())
+    write(mesh, tmp_path / f"m{suffix}")
+    back = read(tmp_path / f"m{suffix}")
+    assert back.point_data["node_id"].dtype == np.int64
+    assert back.cell_data["region"].dtype == np.int64
+    assert back.cell_data["pressure"].dtype == np.float64
+
+
+def test_xdmf_writes_h5_beside_it_and_boundary_arrays_are_cell_data(tmp_path):
+    mesh = MESHES["triangle"]()
+    write(mesh, tmp_path / "m.xdmf")
+    assert (tmp_path / "m.h5").is_file()
+    raw = meshio.read(tmp_path / "m.xdmf")
+    assert [block.type for block in raw.cells] == ["triangle", "line"]
+    left = raw.cell_data["boundary:left"]
+    assert left[0].sum() == 0 and left[1].sum() == len(mesh.boundary["left"])
+
+
+@pytest.mark.parametrize("file_format,suffix", FORMATS)
+def test_empty_and_overlapping_boundaries_survive(tmp_path, file_format, suffix):
+    base = MESHES["triangle"]()
+    boundary = {**base.boundary, "all": base.boundary_facets, "nothing": np.zeros((0, 2), int)}
+    mesh = Mesh(base.points, base.cells, boundary)
+    write(mesh, tmp_path / f"m{suffix}", file_format=file_format)
+    back = read(tmp_path / f"m{suffix}")
+    assert_same_boundaries(back, mesh)
+    assert back.boundary["nothing"].shape == (0, 2)
+
+
+def test_msh_has_gmsh_physical_groups(tmp_path):
+    mesh = MESHES["triangle"]()
+    write(mesh, tmp_path / "m.msh")
+    raw = meshio.read(tmp_path / "m.msh")
+    assert {name: value.tolist() for name, value in raw.field_data.items()} == {
+        name: [i + 1, 1] for i, name in enumerate(mesh.boundary)}
+    for i, name in enumerate(mesh.boundary):
+        block = i + 1  # block 0 holds the triangles
+        assert raw.cells[block].type == "line"
+        np.testing.assert_array_equal(raw.cells[block].data, mesh.boundary[name])
+        assert set(raw.cell_data["gmsh:physical"][block]) == {i + 1}
+
+
+GMSH_OPEN = textwrap.dedent("""
+    import json, sys, gmsh
+    gmsh.initialize(readConfigFiles=False, interruptible=False)
+    gmsh.option.setNumber("General.Terminal", 0)
+    gmsh.open(sys.argv[1])
+    groups = {gmsh.model.getPhysicalName(d, t): [d, len(gmsh.model.mesh.getNodesForPhysicalGroup(d, t)[0])]
+              for d, t in gmsh.model.getPhysicalGroups()}
+    if len(sys.argv) > 2:
+        gmsh.option.setNumber("Mesh.MshFileVersion", 4.1)
+        gmsh.option.setNumber("Mesh.Binary", 1)
+        gmsh.write(sys.argv[2])
+    gmsh.finalize()
+    print(json.dumps(groups))
+""")
+
+
+def _gmsh(*args) -> dict:
+    """Run gmsh in a child process (this process may hold meshsim's own gmsh session)."""
+    done = subprocess.run([sys.executable, "-c", GMSH_OPEN, *map(str, args)], capture_output=True, text=True,
+                          timeout=60, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("kind", MESHES)
+@pytest.mark.parametrize("file_format", ["gmsh", "gmsh22"])
+def test_gmsh_opens_written_msh_with_named_groups(tmp_path, kind, file_format):
+    mesh = MESHES[kind]()
+    write(mesh, tmp_path / "m.msh", file_format=file_format)
+    groups = _gmsh(tmp_path / "m.msh")
+    expected = {name: [mesh.cell_dim - 1, len(mesh.boundary_nodes(name))] for name in mesh.boundary}
+    assert groups == {**expected, "": [mesh.cell_dim, mesh.num_points]}
+
+
+GMSH_RECTANGLE = textwrap.dedent("""
+    import sys, gmsh
+    gmsh.initialize(readConfigFiles=False, interruptible=False)
+    gmsh.option.setNumber("General.Terminal", 0)
+    occ = gmsh.model.occ
+    occ.addRectangle(0, 0, 0, 2, 1)
+    free = occ.addPoint(5, 5, 0)  # a geometry point outside the surface
+    occ.synchronize()
+    boxes = {"left": (-.1, -.1, .1, 1.1), "right": (1.9, -.1, 2.1, 1.1),
+             "bottom": (-.1, -.1, 2.1, .1), "top": (-.1, .9, 2.1, 1.1)}
+    for name, (x0, y0, x1, y1) in boxes.items():
+        curves = [t for _, t in gmsh.model.getEntitiesInBoundingBox(x0, y0, -1, x1, y1, 1, 1)]
+        gmsh.model.addPhysicalGroup(1, curves, name=name)
+    gmsh.model.addPhysicalGroup(2, [1], name="domain")
+    gmsh.model.addPhysicalGroup(0, [free], name="far")
+    gmsh.option.setNumber("Mesh.MeshSizeMax", 0.25)
+    gmsh.model.mesh.generate(2)
+    gmsh.option.setNumber("Mesh.MshFileVersion", float(sys.argv[2]))
+    gmsh.write(sys.argv[1])
+    gmsh.finalize()
+""")
+
+
+@pytest.mark.parametrize("version", ["2.2", "4.1"])
+def test_reads_gmsh_written_msh(tmp_path, version):
+    path = tmp_path / "rect.msh"
+    subprocess.run([sys.executable, "-c", GMSH_RECTANGLE, str(path), version], check=True, timeout=60)
+    mesh = read(path)
+    assert mesh.dim == 2 and mesh.cell_type == "triangle"
+    assert set(mesh.boundary) == {"left", "right", "bottom", "top"}  # the domain and point groups are not facets
+    assert len(meshio.read(path).points) == mesh.num_points + 1  # the far point's node is dropped
+    assert mesh.cell_measures.sum() == pytest.approx(2.0, rel=1e-12)
+    lengths = {name: np.linalg.norm(np.diff(mesh.points[f], axis=1), axis=-1).sum() for name, f in mesh.boundary.items()}
+    assert lengths == pytest.approx({"left": 1.0, "right": 1.0, "bottom": 2.0, "top": 2.0}, rel=1e-12)
+    named = np.concatenate(list(mesh.boundary.values()))
+    np.testing.assert_array_equal(_sorted_rows(named), _sorted_rows(mesh.boundary_facets))
+
+
+def test_generator_mesh_survives_gmsh_rewrite(tmp_path):
+    generators = pytest.importorskip("meshsim.mesh.generators")
+    mesh = generators.channel_with_cylinder(h=0.1)
+    write(mesh, tmp_path / "ours.msh")
+    _gmsh(tmp_path / "ours.msh", tmp_path / "gmsh.msh")
+    back = read(tmp_path / "gmsh.msh")
+    np.testing.assert_array_equal(back.points, mesh.points)
+    np.testing.assert_array_equal(back.cells, mesh.cells)
+    assert_same_boundaries(back, mesh)
+
+
+def test_from_meshio_drops_unused_nodes_orients_cells_and_drops_z():
+    points = np.array([[9.0, 9.0, 0.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0], [7.0, 7.0, 0.0], [0.0, 1.0, 0.0],
+                       [1.0, 1.0, 0.0]])
+    triangles = np.array([[1, 4, 2], [2, 5, 4]])  # the first is clockwise
+    raw = meshio.Mesh(points, [("vertex", [[0]]), ("triangle", triangles), ("line", [[1, 2], [5, 4]])],
+                      point_data={"x": points[:, 0]},
+                      cell_data={"boundary:bottom": [[0], [0, 0], [1, 0]], "boundary:top": [[0], [0, 0], [0, 1]]})
+    mesh = from_meshio(raw)
+    np.testing.assert_array_equal(mesh.points, [[0, 0], [1, 0], [0, 1], [1, 1]])  # nodes 0 and 3 dropped
+    np.testing.assert_array_equal(mesh.cells, [[2, 0, 1], [1, 3, 2]])
+    assert (mesh.signed_measures > 0).all()
+    np.testing.assert_array_equal(mesh.boundary["bottom"], [[0, 1]])
+    np.testing.assert_array_equal(mesh.boundary["top"], [[3, 2]])
+    np.testing.assert_array_equal(mesh.point_data["x"], [0, 1, 0, 1])
+
+
+@pytest.mark.parametrize("points,cell_type,dim", [
+    ([[0, 0, 0], [1, 0, 0], [3, 0, 0]], "line", 1),
+    ([[0, 0, 0], [1, 1, 0], [3, 0, 0]], "line", 2),
+    ([[0, 0, 0], [1, 0, 0], [0, 1, 0]], "triangle", 2),
+    ([[0, 0, 0], [1, 0, 0], [0, 1, 1]], "triangle", 3),
+])
+def test_from_meshio_keeps_only_the_nonzero_coordinates(points, cell_type, dim):
+    cells = [[0, 1], [1, 2]] if cell_type == "line" else [[0, 1, 2]]
+    mesh = from_meshio(meshio.Mesh(np.array(points, float), [(cell_type, cells)]))
+    assert mesh.dim == dim
+    np.testing.assert_array_equal(mesh.points, np.array(points, float)[:, :dim])
+
+
+def test_unnamed_gmsh_groups_are_named_by_tag():
+    raw = meshio.Mesh(np.array([[0.0, 0], [1, 0], [0, 1]]), [("triangle", [[0, 1, 2]]), ("line", [[0, 1], [1, 2]])],
+                      cell_data={"gmsh:physical": [[9], [3, 4]], "gmsh:geometrical": [[1], [1, 2]]},
+                      field_data={"wall": np.array([4, 1])})
+    mesh = from_meshio(raw)
+    assert {name: f.tolist() for name, f in mesh.boundary.items()} == {"wall": [[1, 2]], "3": [[0, 1]]}
+
+
+def test_read_errors_name_the_file(tmp_path):
+    with pytest.raises(MeshError, match="missing.msh: no such file"):
+        read(tmp_path / "missing.msh")
+    garbage = tmp_path / "garbage.msh"
+    garbage.write_text("this is not a mesh\n")
+    with pytest.raises(MeshError, match="garbage.msh: meshio cannot read it"):
+        read(garbage)
+    points = meshio.Mesh(np.eye(3), [("vertex", [[0], [1], [2]])])
+    meshio.write(tmp_path / "points.vtu", points)
+    with pytest.raises(MeshError, match=r"points.vtu: no line, triangle or tetra cells \(found \['vertex'\]\)"):
+        read(tmp_path / "points.vtu")
+
+
+def test_from_meshio_rejects_non_simplex_cells_and_loose_facets():
+    points = np.array([[0.0, 0], [1, 0], [1, 1], [0, 1], [2, 0], [5, 5], [6, 5]])
+    mixed = meshio.Mesh(points, [("triangle", [[1, 4, 2]]), ("quad", [[0, 1, 2, 3]])])
+    with pytest.raises(MeshError, match=r"src: has \['quad'\] cells of dimension 2; meshsim holds linear simplices"):
+        from_meshio(mixed, source="src")
+    hexes = meshio.Mesh(np.eye(8, 3), [("triangle", [[0, 1, 2]]), ("hexahedron", [list(range(8))])])
+    with pytest.raises(MeshError, match=r"src: has \['hexahedron'\] cells of dimension 3"):
+        from_meshio(hexes, source="src")
+    loose = meshio.Mesh(points, [("triangle", [[1, 4, 2]]), ("line", [[1, 4], [5, 6]])],
+                        cell_data={"boundary:wall": [[0], [1, 1]]})
+    with pytest.raises(MeshError, match=r"src: boundary 'wall' has facets \[1\] \(1 in all\) with nodes in no triangle"):
+        from_meshio(loose, source="src")
+
+
+def test_read_reports_invalid_meshes_with_the_file_name(tmp_path):
+    flat = meshio.Mesh(np.array([[0.0, 0, 0], [1, 0, 0], [2, 0, 0], [0, 1, 0]]), [("triangle", [[0, 1, 2], [0, 1, 3]])])
+    meshio.write(tmp_path / "flat.vtu", flat)
+    with pytest.raises(MeshError, match=r"flat.vtu: zero-measure \(degenerate\) triangle cells \[0\]"):
+        read(tmp_path / "flat.vtu")
+
+
+def test_write_rejects_what_a_format_cannot_hold(tmp_path):
+    mesh = MESHES["triangle"]()
+    n = mesh.num_points
+    with pytest.raises(MeshError, match="cannot write format None"):
+        write(mesh, tmp_path / "m.obj")
+    with pytest.raises(MeshError, match="'v' has 2 components; gmsh holds 1, 3 or 9"):
+        write(mesh.with_data({"v": np.zeros((n, 2))}), tmp_path / "m.msh")
+    with pytest.raises(MeshError, match="cannot read cell_data back from gmsh 2.2"):
+        write(mesh.with_data(cell_data={"c": np.zeros(mesh.num_cells)}), tmp_path / "m.msh", file_format="gmsh22")
+    with pytest.raises(MeshError, match="'t' has shape"):
+        write(mesh.with_data({"t": np.zeros((n, 2, 2))}), tmp_path / "m.vtu")
+    with pytest.raises(MeshError, match="'mask' has shape .* dtype bool"):
+        write(mesh.with_data({"mask": np.zeros(n, bool)}), tmp_path / "m.vtu")
+    with pytest.raises(MeshError, match="'boundary:x'.* reserved"):
+        write(mesh.with_data({"boundary:x": np.zeros(n)}), tmp_path / "m.vtu")
+    with pytest.raises(MeshError, match="meshio cannot write it as vtu"):
+        write(mesh, tmp_path / "no" / "such" / "dir" / "m.vtu")
+
+
+def test_gmsh41_needs_more_nodes_than_boundaries(tmp_path):
+    triangle = Mesh([[0.0, 0], [1, 0], [0, 1]], [[0, 1, 2]], {"a": [[0, 1]], "b": [[1, 2]], "c": [[2, 0]]})
+    with pytest.raises(MeshError, match=r"gmsh 4.1 needs more nodes \(3\) than non-empty boundaries \(3\)"):
+        write(triangle, tmp_path / "t.msh")
+    write(triangle, tmp_path / "t.msh", file_format="gmsh22")
+    assert_same_boundaries(read(tmp_path / "t.msh"), triangle)
+
+
+def test_mesh_methods_and_package_export(tmp_path):
+    mesh = MESHES["triangle"]()
+    converted = mesh.to_meshio()
+    assert isinstance(converted, meshio.Mesh) and set(converted.field_data) == set(mesh.boundary)
+    assert to_meshio(mesh, gmsh_tags=False).field_data == {}
+    mesh.write(tmp_path / "m.vtu", binary=False)
+    back = meshsim.read(tmp_path / "m.vtu")
+    np.testing.assert_array_equal(back.cells, mesh.cells)
+    assert_same_boundaries(back, mesh)
+
+
+def _series(mesh, steps=4, seed=0):
+    rng = np.random.default_rng(seed)
+    n = mesh.num_points
+    return np.linspace(0.0, 0.3, steps), {"u": rng.standard_normal((steps, n)), "v": rng.standard_normal((steps, n, 2))}
+
+
+@pytest.mark.parametrize("kind", MESHES)
+def test_xdmf_series_round_trip(tmp_path, kind):
+    mesh = _jittered(MESHES[kind]())
+    times, fields = _series(mesh)
+    write_xdmf_series(tmp_path / "series.xdmf", mesh, times, fields)
+    back, back_times, back_fields = read_xdmf_series(tmp_path / "series.xdmf")
+    np.testing.assert_array_equal(back.points, mesh.points)
+    np.testing.assert_array_equal(back.cells, mesh.cells)
+    np.testing.assert_array_equal(back_times, times)
+    assert set(back_fields) == {"u", "v"}
+    for name, value in fields.items():
+        np.testing.assert_array_equal(back_fields[name], value)
+
+
+def test_xdmf_series_h5_lands_beside_the_xdmf(tmp_path, monkeypatch):
+    elsewhere, out = tmp_path / "elsewhere", tmp_path / "out"
+    elsewhere.mkdir()
+    out.mkdir()
+    monkeypatch.chdir(elsewhere)
+    mesh = MESHES["triangle"]()
+    times, fields = _series(mesh, steps=2)
+    write_xdmf_series(out / "flow.xdmf", mesh, times, fields)
+    assert sorted(p.name for p in out.iterdir()) == ["flow.h5", "flow.xdmf"]
+    assert list(elsewhere.iterdir()) == []
+    monkeypatch.chdir(tmp_path)
+    np.testing.assert_array_equal(read_xdmf_series(out / "flow.xdmf")[2]["u"], fields["u"])
+
+
+def test_xdmf_series_rejects_bad_shapes(tmp_path):
+    mesh = MESHES["triangle"]()
+    times, fields = _series(mesh, steps=3)
+    with pytest.raises(MeshError, match=r"point field 'u' has shape \(2, 25\); expected \(3, 25\)"):
+        write_xdmf_series(tmp_path / "s.xdmf", mesh, times, {"u": fields["u"][:2]})
+    with pytest.raises(MeshError, match="times must be a finite"):
+        write_xdmf_series(tmp_path / "s.xdmf", mesh, [0.0, np.nan, 1.0], fields)
+    with pytest.raises(MeshError, match="no such file"):
+        read_xdmf_series(tmp_path / "none.xdmf")
