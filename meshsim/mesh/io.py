@@ -29,6 +29,8 @@ points), so a mesh with unused nodes does not round-trip exactly.
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from contextlib import contextmanager
 from pathlib import Path
@@ -197,7 +199,8 @@ def read(path) -> Mesh:
     if not path.is_file():
         raise MeshError(f"{path}: no such file")
     try:
-        meshio_mesh = meshio.read(path)
+        with contextlib.redirect_stdout(io.StringIO()):  # meshio's gmsh reader prints blank lines
+            meshio_mesh = meshio.read(path)
     # meshio's readers raise many types (ValueError, KeyError, ParseError, ...), and meshio.read
     # calls sys.exit(1) when no reader for the suffix can parse the file
     except (Exception, SystemExit) as err:
