@@ -1,5 +1,25 @@
 """FEM on `Mesh` with scikit-fem: problems (Poisson, heat, advection-diffusion, elasticity,
 Navier-Stokes), random fields, and linear solvers."""
+from .advection_diffusion import (advection_diffusion, gaussian_cone, rotating_velocity,
+                                  steady_advection_diffusion, supg_tau, swirl_velocity)
+from .boundary import DirichletConstraint, dirichlet_constraint, neumann_load, robin_terms
+from .coefficients import Coefficient, evaluate_coefficient
 from .errors import FEMError, SolverError
+from .heat import heat, theta_scheme
+from .poisson import diffusion_system, poisson
+from .random_fields import gaussian_random_field, lognormal_field
+from .solution import Solution, Trajectory, h1_seminorm_error, l2_error
+from .solvers import LinearSolver, RecyclingSolver, factorize, solve
+from .space import FunctionSpace, as_space
 
-__all__ = ["FEMError", "SolverError"]
+__all__ = [
+    "FEMError", "SolverError",
+    "FunctionSpace", "as_space", "Coefficient", "evaluate_coefficient",
+    "DirichletConstraint", "dirichlet_constraint", "neumann_load", "robin_terms",
+    "Solution", "Trajectory", "l2_error", "h1_seminorm_error",
+    "LinearSolver", "RecyclingSolver", "factorize", "solve",
+    "poisson", "diffusion_system", "heat", "theta_scheme",
+    "advection_diffusion", "steady_advection_diffusion", "supg_tau", "swirl_velocity",
+    "rotating_velocity", "gaussian_cone",
+    "gaussian_random_field", "lognormal_field",
+]
