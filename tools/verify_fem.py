@@ -14,9 +14,17 @@ their merged dict as one JSON object on the last line. Keys:
   Crank-Nicolson, dt ~ h); swirl_return_max_error: max |u(T) - u(0)| of the swirl test (the
   cone must come back); supg_min, galerkin_min: minimum of a steady boundary-layer solution
   (eps = 1e-5, u in [0, 1]) with and without SUPG.
+- elasticity_rel_error: relative L2 displacement error of the Lame thick-walled cylinder
+  (internal pressure, plane strain, quarter annulus with symmetry conditions), P2 on a
+  32 x 64 polar mesh; ``elasticity_rel_error_p1``: P1 on 64 x 128; ``elasticity_von_mises_rel_error``:
+  max nodal von Mises error (P2) relative to the maximum.
+- dfg_st, dfg_cd_max, dfg_cl_max, dfg_runtime_s: DFG 2D-2 (Re = 100) with `dfg_2d2` defaults
+  (h = 0.04, 0.01 on the cylinder, dt = 0.005, t in [0, 6] s, measured over [4, 6] s) and its
+  wall-clock time; dfg_2d1_cd, dfg_2d1_cl: DFG 2D-1 (Re = 20, steady) on h = 0.02, 0.005.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from typing import Callable
@@ -25,6 +33,7 @@ import numpy as np
 import skfem
 
 from meshsim.fem import advection_diffusion, gaussian_cone, heat, poisson, steady_advection_diffusion, swirl_velocity
+from meshsim.fem import dfg_2d1, dfg_2d2, linear_elasticity
 from meshsim.mesh import Mesh
 
 EXPONENTS = np.array([1.0, 0.5, 1.0 / 3.0])
@@ -134,7 +143,72 @@ def check_advection_diffusion() -> dict:
     }
 
 
-CHECKS: list[Callable[[], dict]] = [check_poisson, check_heat, check_advection_diffusion]
+_INNER, _OUTER, _PRESSURE, _YOUNG, _POISSON = 1.0, 2.0, 1.0, 1000.0, 0.3
+
+
+def _quarter_annulus(n: int) -> Mesh:
+    """Polar mesh of _INNER <= r <= _OUTER, 0 <= theta <= pi/2 (n x 2n cells); boundaries
+    inner, outer, bottom (y = 0), left (x = 0)."""
+    polar = skfem.MeshTri1.init_tensor(np.linspace(_INNER, _OUTER, n + 1), np.linspace(0, np.pi / 2, 2 * n + 1))
+    polar = polar.with_boundaries({
+        "inner": lambda x: np.isclose(x[0], _INNER), "outer": lambda x: np.isclose(x[0], _OUTER),
+        "bottom": lambda x: np.isclose(x[1], 0), "left": lambda x: np.isclose(x[1], np.pi / 2)})
+    r, theta = polar.p
+    return Mesh.from_skfem(dataclasses.replace(polar, doflocs=np.stack([r * np.cos(theta), r * np.sin(theta)])))
+
+
+def _lame_displacement(x):
+    r = np.hypot(x[0], x[1])
+    u_r = ((1 + _POISSON) * _INNER ** 2 * _PRESSURE / (_YOUNG * (_OUTER ** 2 - _INNER ** 2))
+           * ((1 - 2 * _POISSON) * r + _OUTER ** 2 / r))
+    return np.stack([u_r * x[0] / r, u_r * x[1] / r])
+
+
+def _lame_von_mises(points):
+    r = np.hypot(points[:, 0], points[:, 1])
+    c = _PRESSURE * _INNER ** 2 / (_OUTER ** 2 - _INNER ** 2)
+    s_rr, s_tt = c * (1 - _OUTER ** 2 / r ** 2), c * (1 + _OUTER ** 2 / r ** 2)
+    s_zz = _POISSON * (s_rr + s_tt)
+    return np.sqrt(0.5 * ((s_rr - s_tt) ** 2 + (s_tt - s_zz) ** 2 + (s_zz - s_rr) ** 2))
+
+
+def _lame_errors(n: int, order: int) -> tuple[float, float]:
+    """Relative L2 displacement error and max nodal von Mises error / max von Mises."""
+    mesh = _quarter_annulus(n)
+    solution = linear_elasticity(mesh, _YOUNG, _POISSON, order=order,
+                                 dirichlet={("bottom", 1): 0.0, ("left", 0): 0.0},
+                                 traction={"inner": lambda x: _PRESSURE * x / np.hypot(x[0], x[1])})
+    basis = solution.displacement.space.basis
+    u = np.asarray(basis.interpolate(solution.displacement.dofs))
+    exact = _lame_displacement(np.asarray(basis.global_coordinates()))
+    l2 = np.sqrt((((u - exact) ** 2).sum(0) * basis.dx).sum() / ((exact ** 2).sum(0) * basis.dx).sum())
+    von_mises = _lame_von_mises(mesh.points)
+    print(f"  Lame cylinder P{order}, {mesh.num_points} points: relative L2 error {l2:.3e}")
+    return float(l2), float(np.abs(solution.von_mises - von_mises).max() / von_mises.max())
+
+
+def check_elasticity() -> dict:
+    p2, von_mises = _lame_errors(32, order=2)
+    p1, _ = _lame_errors(64, order=1)
+    return {"elasticity_rel_error": p2, "elasticity_rel_error_p1": p1,
+            "elasticity_von_mises_rel_error": von_mises}
+
+
+def check_dfg() -> dict:
+    steady = dfg_2d1(h=0.02, h_cylinder=0.005)
+    print(f"  DFG 2D-1 on {steady.mesh.num_points} points: c_D {steady.cd:.4f}, c_L {steady.cl:.5f}")
+    start = time.perf_counter()
+    periodic = dfg_2d2()
+    runtime = time.perf_counter() - start
+    print(f"  DFG 2D-2 on {periodic.mesh.num_points} points, {len(periodic.times)} steps, "
+          f"{periodic.flow.factorisations} LU factorisations: St {periodic.st:.4f}, "
+          f"c_D,max {periodic.cd_max:.4f}, c_L,max {periodic.cl_max:.4f} in {runtime:.1f} s")
+    return {"dfg_st": periodic.st, "dfg_cd_max": periodic.cd_max, "dfg_cl_max": periodic.cl_max,
+            "dfg_runtime_s": runtime, "dfg_2d1_cd": steady.cd, "dfg_2d1_cl": steady.cl}
+
+
+CHECKS: list[Callable[[], dict]] = [check_poisson, check_heat, check_advection_diffusion, check_elasticity,
+                                    check_dfg]
 
 
 def main() -> None:
@@ -144,7 +218,7 @@ def main() -> None:
         print(f"{check.__name__}:")
         results.update(check())
         print(f"  ({time.perf_counter() - start:.1f} s)")
-    print(json.dumps({key: round(value, 4) if isinstance(value, float) else value
+    print(json.dumps({key: float(f"{value:.4g}") if isinstance(value, float) else value
                       for key, value in results.items()}))
 
 

@@ -4,8 +4,11 @@ from .advection_diffusion import (advection_diffusion, gaussian_cone, rotating_v
                                   steady_advection_diffusion, supg_tau, swirl_velocity)
 from .boundary import DirichletConstraint, dirichlet_constraint, neumann_load, robin_terms
 from .coefficients import Coefficient, evaluate_coefficient
+from .dfg import DFGPeriodicResult, DFGSteadyResult, dfg_2d1, dfg_2d2
+from .elasticity import ElasticitySolution, linear_elasticity, rigid_body_modes, von_mises
 from .errors import FEMError, SolverError
 from .heat import heat, theta_scheme
+from .navier_stokes import NavierStokesResult, SteadyFlow, navier_stokes, steady_navier_stokes
 from .poisson import diffusion_system, poisson
 from .random_fields import gaussian_random_field, lognormal_field
 from .solution import Solution, Trajectory, h1_seminorm_error, l2_error
@@ -22,4 +25,7 @@ __all__ = [
     "advection_diffusion", "steady_advection_diffusion", "supg_tau", "swirl_velocity",
     "rotating_velocity", "gaussian_cone",
     "gaussian_random_field", "lognormal_field",
+    "linear_elasticity", "ElasticitySolution", "rigid_body_modes", "von_mises",
+    "navier_stokes", "steady_navier_stokes", "NavierStokesResult", "SteadyFlow",
+    "dfg_2d1", "dfg_2d2", "DFGPeriodicResult", "DFGSteadyResult",
 ]

@@ -1,0 +1,156 @@
+"""Lazy torch_geometric datasets over a store split.
+
+Only the shards that items are read from are opened, one sample (one time window) at a time, so
+datasets larger than memory work. Each process keeps its own small cache of open shard handles;
+handles are never pickled, so a ``DataLoader`` with worker processes (fork or spawn) opens its
+own.
+"""
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch_geometric.data import Data, Dataset
+
+from ..graph import from_mesh
+from ..mesh import Mesh
+from .errors import DatasetError
+from .store import ShardReader, read_meta
+
+
+def _mesh(sample) -> Mesh:
+    """The sample's mesh, unchecked (it was checked when generated) and without fields."""
+    return Mesh(sample.points, sample.cells, sample.boundary, validate=False)
+
+
+class MeshDataset(Dataset):
+    """Graphs of one split of a dataset folder, built with `meshsim.graph.from_mesh`.
+
+    Steady datasets give one graph per sample: ``x`` the input fields, ``y`` the target fields.
+    Trajectory datasets give one graph per window: for window start ``t`` (the last frame of
+    the history), ``x`` holds the target (state) fields at frames ``t - history + 1 .. t``
+    followed by the input fields (over the same frames if they are time-dependent), and ``y``
+    the state at frames ``t + 1 .. t + horizon``; a trajectory of T frames gives
+    ``T - history - horizon + 1`` windows. Each graph also has
+    ``params`` (1, P) (the sample's parameters in sorted name order, float32), ``sample_id``
+    (its index in the split), ``node_type`` as stored, and for windows ``t`` and ``time`` (the
+    time of frame ``t``).
+
+    Args:
+        folder: dataset folder (with meta.json).
+        split: ``"train"``, ``"valid"`` or ``"test"``.
+        history, horizon: window lengths (trajectories only).
+        inputs, targets: field names for ``x`` and ``y`` (default: the recipe's problem's).
+        transform: a PyG transform applied to each graph.
+        max_open_shards: shard handles kept open per process (a shuffled epoch visits every
+            shard, and reopening one costs about a millisecond).
+    """
+
+    def __init__(self, folder: str | Path, split: str = "train", *, history: int = 1, horizon: int = 1,
+                 inputs: Sequence[str] | None = None, targets: Sequence[str] | None = None,
+                 transform: Callable | None = None, max_open_shards: int = 128):
+        self.folder = Path(folder)
+        meta = read_meta(self.folder)
+        if not meta.get("complete"):
+            raise DatasetError(f"{self.folder}: generation has not finished (meta.json is incomplete); "
+                               f"run `meshsim generate` again to resume it")
+        if split not in meta["counts"]:
+            raise DatasetError(f"{self.folder}: no split {split!r} (splits: {', '.join(meta['counts'])})")
+        self.meta, self.split = meta, split
+        self.inputs = list(meta["inputs"] if inputs is None else inputs)
+        self.targets = list(meta["targets"] if targets is None else targets)
+        unknown = sorted(set(self.inputs + self.targets) - set(meta["fields"]))
+        if unknown:
+            raise DatasetError(f"{self.folder}: no field {unknown[0]!r} (fields: {', '.join(meta['fields'])})")
+        static = [n for n in self.targets if meta["trajectory"] and not meta["fields"][n]["time_dependent"]]
+        if static:
+            raise DatasetError(f"{self.folder}: target {static[0]!r} is constant in time; the targets of a "
+                               f"trajectory dataset must be time-dependent fields")
+        self.history, self.horizon = int(history), int(horizon)
+        self.windows = self._windows_per_sample(meta)
+        self.shards = [s for s in meta["shards"] if s["split"] == split and s["num_samples"] > 0]
+        sizes = [s["num_samples"] * self.windows for s in self.shards]
+        self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self.max_open_shards = int(max_open_shards)
+        self._readers: OrderedDict[str, ShardReader] = OrderedDict()
+        self._pid = os.getpid()
+        super().__init__(root=None, transform=transform)
+
+    def _windows_per_sample(self, meta: dict) -> int:
+        if not meta["trajectory"]:
+            return 1
+        if self.history < 1 or self.horizon < 1:
+            raise DatasetError(f"history and horizon must be >= 1, got {self.history}, {self.horizon}")
+        windows = meta["num_steps"] - self.history - self.horizon + 1
+        if windows < 1:
+            raise DatasetError(f"{self.folder}: trajectories have {meta['num_steps']} frames, too few for "
+                               f"history {self.history} + horizon {self.horizon}")
+        return windows
+
+    # -- shard handles, one cache per process ----------------------------------------------
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_readers"] = OrderedDict()
+        return state
+
+    def _reader(self, file_name: str) -> ShardReader:
+        if self._pid != os.getpid():  # a forked DataLoader worker: the parent's handles are not ours
+            self._readers, self._pid = OrderedDict(), os.getpid()
+        reader = self._readers.get(file_name)
+        if reader is None:
+            reader = ShardReader(self.folder / file_name)
+            self._readers[file_name] = reader
+            if len(self._readers) > self.max_open_shards:
+                self._readers.popitem(last=False)[1].close()
+        self._readers.move_to_end(file_name)
+        return reader
+
+    # -- Dataset API -----------------------------------------------------------------------
+    def len(self) -> int:
+        return int(self._starts[-1])
+
+    def get(self, idx: int) -> Data:
+        if not 0 <= idx < self.len():
+            raise IndexError(f"index {idx} out of range for {self.len()} items")
+        position = int(np.searchsorted(self._starts, idx, side="right")) - 1
+        shard = self.shards[position]
+        local, offset = divmod(int(idx - self._starts[position]), self.windows)
+        reader = self._reader(shard["file"])
+        if not self.meta["trajectory"]:
+            return self._steady_graph(reader, local)
+        return self._window_graph(reader, local, self.history - 1 + offset)
+
+    def _steady_graph(self, reader: ShardReader, i: int) -> Data:
+        sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)))
+        data = from_mesh(_mesh(sample), fields={n: sample.fields[n] for n in self.inputs} or None,
+                         targets={n: sample.fields[n] for n in self.targets} or None)
+        return self._finish(data, sample, reader, i)
+
+    def _window_graph(self, reader: ShardReader, i: int, t: int) -> Data:
+        frames = slice(t - self.history + 1, t + self.horizon + 1)
+        sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)), frames=frames)
+        x = {n: sample.fields[n][:self.history] for n in self.targets}
+        x.update({n: sample.fields[n][:self.history] if sample.fields[n].ndim == 3 else sample.fields[n]
+                  for n in self.inputs})
+        y = {n: sample.fields[n][self.history:] for n in self.targets}
+        data = from_mesh(_mesh(sample), fields=x, targets=y)
+        data.t = torch.tensor([t])
+        data.time = torch.tensor([float(sample.times[self.history - 1])])
+        return self._finish(data, sample, reader, i)
+
+    @staticmethod
+    def _finish(data: Data, sample, reader: ShardReader, i: int) -> Data:
+        data.node_type = torch.from_numpy(sample.node_type)
+        values = [np.ravel(v) for _, v in sorted(sample.params.items())]
+        data.params = torch.from_numpy(np.concatenate(values or [np.zeros(0)]).astype(np.float32))[None]
+        data.sample_id = torch.tensor([int(reader.indices[i])])
+        return data
+
+
+def open_dataset(folder: str | Path, split: str = "train", **kwargs) -> MeshDataset:
+    """Lazy `MeshDataset` of one split of a dataset folder (keyword arguments as `MeshDataset`)."""
+    return MeshDataset(folder, split, **kwargs)

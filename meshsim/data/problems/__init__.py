@@ -1,0 +1,56 @@
+"""The problems a recipe can name: for each, a parameter dataclass and a function
+``sample(params, rng) -> Sample`` that draws one sample's parameters from ``rng`` and solves it.
+
+`PROBLEMS` maps a recipe's ``problem`` key to its `Problem`; it is a fixed table, not a registry.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ..sample import Sample
+from .cylinder_flow import CylinderFlowParams, sample_cylinder_flow
+from .darcy import DarcyParams, sample_darcy
+from .elasticity import ElasticityParams, sample_elasticity
+from .heat import HeatParams, sample_heat
+from .nbody import ChargedNBodyParams, GravityNBodyParams, sample_charged_nbody, sample_gravity_nbody
+from .poisson import PoissonParams, sample_poisson
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A kind of sample a recipe can generate.
+
+    Attributes:
+        params: parameter dataclass (see `meshsim.data.params`).
+        sample: ``sample(params, rng) -> Sample``; deterministic given ``rng``.
+        inputs: fields a model reads (graph ``x``), e.g. coefficients.
+        targets: fields a model predicts (graph ``y``); for trajectories, the evolving state.
+        description: one line for the dataset card.
+    """
+
+    params: type
+    sample: Callable[[Any, np.random.Generator], Sample]
+    inputs: tuple[str, ...]
+    targets: tuple[str, ...]
+    description: str = ""
+
+
+PROBLEMS: Mapping[str, Problem] = {
+    "poisson": Problem(PoissonParams, sample_poisson, inputs=("kappa", "f"), targets=("u",),
+                       description="-div(kappa grad u) = f, u = 0 on every boundary"),
+    "darcy": Problem(DarcyParams, sample_darcy, inputs=("a",), targets=("u",),
+                     description="Darcy flow -div(a grad u) = f on the unit square, u = 0 on the boundary"),
+    "heat": Problem(HeatParams, sample_heat, inputs=("kappa",), targets=("u",),
+                    description="u_t = div(kappa grad u), u = 0 on every boundary, random initial state"),
+    "elasticity": Problem(ElasticityParams, sample_elasticity, inputs=("load",), targets=("displacement", "von_mises"),
+                          description="plane-stress plate with holes, left edge clamped, right edge pulled"),
+    "cylinder_flow": Problem(CylinderFlowParams, sample_cylinder_flow, inputs=(), targets=("velocity", "pressure"),
+                             description="incompressible Navier-Stokes past a cylinder, parabolic inflow"),
+    "nbody_charged": Problem(ChargedNBodyParams, sample_charged_nbody, inputs=("charge",), targets=("pos", "vel"),
+                             description="charged particles (Coulomb), the EGNN/SEGNO N-body benchmark"),
+    "nbody_gravity": Problem(GravityNBodyParams, sample_gravity_nbody, inputs=("mass",), targets=("pos", "vel"),
+                             description="self-gravitating particles, softened gravity"),
+}

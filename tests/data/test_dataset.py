@@ -1,0 +1,84 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.loader import DataLoader
+
+from meshsim.data import DatasetError, ShardReader, generate
+from meshsim.data import open as open_dataset
+from meshsim.graph import mesh_edge_index
+
+
+@pytest.fixture
+def steady(toy, tmp_path):
+    generate(toy(train=5, valid=2), tmp_path, progress=False)
+    return tmp_path
+
+
+@pytest.fixture
+def trajectories(toy, tmp_path):
+    generate(toy(train=3, valid=1, num_frames=6), tmp_path, progress=False)
+    return tmp_path
+
+
+def test_graphs_hold_the_stored_sample(steady):
+    dataset = open_dataset(steady, split="train")
+    assert len(dataset) == 5 and len(open_dataset(steady, split="valid")) == 2
+    with ShardReader(steady / "shard-00001.h5") as reader:
+        sample = reader.sample(1)  # train index 3
+    graph = dataset[3]
+    assert graph.num_nodes == sample.num_nodes
+    np.testing.assert_array_equal(graph.pos64.numpy(), sample.points)
+    np.testing.assert_array_equal(graph.x.numpy(), sample.fields["k"].astype(np.float32))
+    np.testing.assert_array_equal(graph.y.numpy(), sample.fields["u"].astype(np.float32))
+    np.testing.assert_array_equal(graph.node_type.numpy(), sample.node_type)
+    np.testing.assert_array_equal(graph.edge_index.numpy(), mesh_edge_index(sample.cells, sample.num_nodes))
+    a = float(sample.params["a"])
+    np.testing.assert_allclose(graph.params.numpy(), [[a, a, 2 * a]], rtol=1e-6)  # params a, ab in name order
+    assert graph.sample_id.item() == 3
+
+
+def test_only_the_shards_read_are_opened(steady):
+    dataset = open_dataset(steady, split="train", max_open_shards=2)
+    dataset[4]
+    assert list(dataset._readers) == ["shard-00002.h5"]
+    dataset[0], dataset[2]
+    assert list(dataset._readers) == ["shard-00000.h5", "shard-00001.h5"]  # the oldest one closed
+    assert pickle.loads(pickle.dumps(dataset))._readers == {}
+
+
+def test_trajectory_windows(trajectories):
+    dataset = open_dataset(trajectories, split="train", history=2, horizon=3)
+    windows = 6 - 2 - 3 + 1
+    assert len(dataset) == 3 * windows
+    with ShardReader(trajectories / "shard-00000.h5") as reader:
+        sample = reader.sample(1)  # train index 1
+    graph = dataset[windows + 1]  # second window of sample 1: history frames 1, 2 and targets 3, 4, 5
+    u = sample.fields["u"][:, :, 0].astype(np.float32)  # (T, N)
+    np.testing.assert_array_equal(graph.x.numpy(), np.column_stack([u[1], u[2], sample.fields["k"].astype(np.float32)]))
+    np.testing.assert_array_equal(graph.y.numpy(), u[3:6].T)
+    assert graph.t.item() == 2 and graph.time.item() == pytest.approx(sample.times[2])
+    assert graph.x_fields == [("u", (2, 1)), ("k", (2,))] and graph.y_fields == [("u", (3, 1))]
+    with pytest.raises(DatasetError, match="too few for history 4 \\+ horizon 3"):
+        open_dataset(trajectories, history=4, horizon=3)
+    with pytest.raises(DatasetError, match="target 'k' is constant in time"):
+        open_dataset(trajectories, targets=["k"])
+
+
+def test_dataloader_with_worker_processes(steady):
+    dataset = open_dataset(steady, split="train")
+    loader = DataLoader(dataset, batch_size=2, shuffle=False, num_workers=2)
+    batches = list(loader)
+    assert [b.num_graphs for b in batches] == [2, 2, 1]
+    assert torch.equal(torch.cat([b.sample_id for b in batches]), torch.arange(5))
+    assert torch.equal(batches[1].y, torch.cat([dataset[2].y, dataset[3].y]))
+
+
+def test_bad_requests_raise_dataset_error(steady, tmp_path_factory):
+    with pytest.raises(DatasetError, match="no split 'test'"):
+        open_dataset(steady, split="test")
+    with pytest.raises(DatasetError, match="no field 'v'"):
+        open_dataset(steady, targets=["v"])
+    with pytest.raises(DatasetError, match="no meta.json"):
+        open_dataset(tmp_path_factory.mktemp("empty"))
