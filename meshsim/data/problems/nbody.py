@@ -21,8 +21,8 @@ from ._common import make_sample
 
 
 @dataclass(frozen=True)
-class ChargedNBodyParams:
-    """Parameters of ``nbody_charged`` (defaults: the EGNN paper's charged system)."""
+class _NBodyParams:
+    """Parameters every N-body recipe shares."""
 
     num_particles: int = number(5, 2, 1000, "particles per system")
     dim: int = number(3, 1, 3, "space dimension")
@@ -31,21 +31,21 @@ class ChargedNBodyParams:
     num_frames: int = number(50, 1, 100_000, "stored frames after the initial one")
     loc_std: float = number(1.0, 1e-6, 1e6, "standard deviation of the initial positions")
     speed: float = number(0.5, 0.0, 1e6, "initial speed (random direction)")
+
+
+@dataclass(frozen=True)
+class ChargedNBodyParams(_NBodyParams):
+    """Parameters of ``nbody_charged`` (defaults: the EGNN paper's charged system)."""
+
     strength: float = number(1.0, 0.0, 1e6, "Coulomb constant")
     max_force: float = number(CHARGED_MAX_FORCE, 0.0, 1e12, "force component clip; 0 disables clipping")
 
 
 @dataclass(frozen=True)
-class GravityNBodyParams:
-    """Parameters of ``nbody_gravity`` (unit masses, softened gravity, no clipping)."""
+class GravityNBodyParams(_NBodyParams):
+    """Parameters of ``nbody_gravity`` (unit masses, softened gravity, no clipping; the
+    centre-of-mass velocity is removed from the initial speeds)."""
 
-    num_particles: int = number(5, 2, 1000, "particles per system")
-    dim: int = number(3, 1, 3, "space dimension")
-    dt: float = number(0.001, 1e-6, 1.0, "time step")
-    steps_per_frame: int = number(100, 1, 100_000, "simulation steps between stored frames")
-    num_frames: int = number(50, 1, 100_000, "stored frames after the initial one")
-    loc_std: float = number(1.0, 1e-6, 1e6, "standard deviation of the initial positions")
-    speed: float = number(0.5, 0.0, 1e6, "initial speed (random direction, centre-of-mass motion removed)")
     G: float = number(1.0, 0.0, 1e6, "gravitational constant")
     softening: float = number(0.1, 0.0, 1e6, "softening length")
 
