@@ -34,7 +34,8 @@ import numpy as np
 from ..mesh import Mesh
 from .boundary import require_boundary
 from .errors import FEMError, SolverError
-from .taylor_hood import DirichletElimination, ReusedFactorisation, TaylorHoodSystem, vector_norm
+from .solvers import vector_norm
+from .taylor_hood import DirichletElimination, ReusedFactorisation, TaylorHoodSystem
 
 #: a prescribed velocity: a constant (2,) vector, or f(x, t) -> (2, n) for points x (2, n) at time t
 VelocityValue = Union[Sequence[float], Callable[[np.ndarray, float], np.ndarray]]

@@ -24,6 +24,7 @@ from skfem.helpers import dot, grad
 
 from .errors import SolverError
 from .forms import mass
+from .solvers import vector_norm
 
 #: quadrature order: exact for the cubic-in-space convection integrand phi_i (w . grad phi_j)
 QUADRATURE_ORDER = 5
@@ -186,12 +187,6 @@ class DirichletElimination:
         x = np.empty(self.size)
         x[self.free], x[self.fixed] = x_free, values
         return x
-
-
-def vector_norm(vector: np.ndarray) -> float:
-    """Euclidean norm by a plain reduction: np.linalg.norm goes through multithreaded BLAS,
-    which is ~100x slower than this on an oversubscribed machine."""
-    return float(np.sqrt(np.square(vector).sum()))
 
 
 def saddle_point_lu(matrix: sp.spmatrix, pivoting: bool = False):
