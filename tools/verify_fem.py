@@ -32,7 +32,8 @@ from typing import Callable
 import numpy as np
 import skfem
 
-from meshsim.fem import advection_diffusion, gaussian_cone, heat, poisson, steady_advection_diffusion, swirl_velocity
+from meshsim.fem import (advection_diffusion, gaussian_cone, heat, poisson, steady_advection_diffusion,
+                         swirl_velocity, translating_gaussian)
 from meshsim.fem import dfg_2d1, dfg_2d2, linear_elasticity
 from meshsim.mesh import Mesh
 
@@ -114,10 +115,8 @@ def check_heat() -> dict:
 _B, _EPS, _WIDTH, _START = np.array([0.5, 0.25]), 1e-3, 0.05, np.array([0.3, 0.3])
 
 
-def _translating_gaussian(x, t):
-    spread = _WIDTH ** 2 + 2.0 * _EPS * t
-    offset = x - (_START + _B * t).reshape((2,) + (1,) * (x.ndim - 1))
-    return _WIDTH ** 2 / spread * np.exp(-(offset ** 2).sum(axis=0) / (2.0 * spread))
+def _gaussian_at(x, t):
+    return translating_gaussian(x, t, _B, _EPS, _START, _WIDTH)
 
 
 def check_advection_diffusion() -> dict:
@@ -125,9 +124,9 @@ def check_advection_diffusion() -> dict:
     for level in (5, 6, 7):
         mesh = _square(level)
         steps = 2 ** (level - 1)
-        trajectory = advection_diffusion(mesh, lambda x: _translating_gaussian(x, 0.0), _B, _EPS,
+        trajectory = advection_diffusion(mesh, lambda x: _gaussian_at(x, 0.0), _B, _EPS,
                                          final_time / steps, steps, dirichlet={"left": 0.0, "bottom": 0.0})
-        errors.append(trajectory[-1].l2_error(lambda x: _translating_gaussian(x, final_time)))
+        errors.append(trajectory[-1].l2_error(lambda x: _gaussian_at(x, final_time)))
         sizes.append(2.0 ** -level)
         print(f"  translating Gaussian level {level}: L2 error {errors[-1]:.3e}")
     mesh = _square(6)

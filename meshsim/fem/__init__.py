@@ -1,7 +1,8 @@
 """FEM on `Mesh` with scikit-fem: problems (Poisson, heat, advection-diffusion, elasticity,
 Navier-Stokes), random fields, and linear solvers."""
 from .advection_diffusion import (advection_diffusion, gaussian_cone, rotating_velocity,
-                                  steady_advection_diffusion, supg_tau, swirl_velocity)
+                                  steady_advection_diffusion, supg_tau, swirl_velocity,
+                                  translating_gaussian)
 from .boundary import DirichletConstraint, dirichlet_constraint, neumann_load, robin_terms
 from .coefficients import Coefficient, evaluate_coefficient
 from .dfg import DFGPeriodicResult, DFGSteadyResult, dfg_2d1, dfg_2d2
@@ -23,7 +24,7 @@ __all__ = [
     "LinearSolver", "RecyclingSolver", "factorize", "solve",
     "poisson", "diffusion_system", "heat", "theta_scheme",
     "advection_diffusion", "steady_advection_diffusion", "supg_tau", "swirl_velocity",
-    "rotating_velocity", "gaussian_cone",
+    "rotating_velocity", "gaussian_cone", "translating_gaussian",
     "gaussian_random_field", "lognormal_field",
     "linear_elasticity", "ElasticitySolution", "rigid_body_modes", "von_mises",
     "navier_stokes", "steady_navier_stokes", "NavierStokesResult", "SteadyFlow",

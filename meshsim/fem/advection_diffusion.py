@@ -51,6 +51,17 @@ def gaussian_cone(x: np.ndarray, center=(0.5, 0.75), width: float = 0.1) -> np.n
     return np.exp(-((np.asarray(x) - center) ** 2).sum(axis=0) / (2.0 * width ** 2))
 
 
+def translating_gaussian(x: np.ndarray, t: float, velocity, eps: float, center, width: float) -> np.ndarray:
+    """Exact free-space solution of u_t + b . grad u = eps lap u (constant b) whose initial
+    condition is ``exp(-|x - center|^2 / (2 width^2))``: the Gaussian moves with b and spreads,
+    ``width^2 / s * exp(-|x - center - b t|^2 / (2 s))`` with ``s = width^2 + 2 eps t`` (2D).
+    x: (2, ...) -> (...)."""
+    spread = width ** 2 + 2.0 * eps * t
+    shift = (np.asarray(center, dtype=np.float64) + np.asarray(velocity, dtype=np.float64) * t)
+    offset = np.asarray(x) - shift.reshape((-1,) + (1,) * (np.ndim(x) - 1))
+    return width ** 2 / spread * np.exp(-(offset ** 2).sum(axis=0) / (2.0 * spread))
+
+
 def supg_tau(space: FunctionSpace, velocity_q: np.ndarray, eps_q: np.ndarray) -> np.ndarray:
     """SUPG parameter (E, Q) from the velocity (dim, E, Q) and diffusivity (E, Q) at the
     quadrature points (formula in the module docstring)."""
