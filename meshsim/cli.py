@@ -125,6 +125,13 @@ def _plot_mesh(*args, **kwargs):
     return plot_mesh(*args, **kwargs)
 
 
+def _animate_rollout(*args, **kwargs):
+    """`meshsim.viz.animate_rollout`, imported only when ``meshsim train``/``evaluate`` draws."""
+    from .viz import animate_rollout
+
+    return animate_rollout(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import mesh as mesh_pkg
 
@@ -148,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .data.cli import add_commands as add_data_commands
 
     add_data_commands(sub, plot_mesh=_plot_mesh)
+    from .train.cli import add_commands as add_train_commands
+
+    add_train_commands(sub, animate=_animate_rollout)
     return parser
 
 

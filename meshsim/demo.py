@@ -1,7 +1,8 @@
 """``make demo`` / ``meshsim demo``: the main pipeline end to end on small embedded defaults.
 
 geometry -> gmsh mesh -> quality check -> FEM solve -> graph -> PNG + XDMF files -> a small
-sharded HDF5 dataset, all under ``out``.
+sharded HDF5 dataset -> a tiny MeshGraphNet trained for a few seconds on flow past a cylinder,
+with its rollout error beside the persistence baseline, all under ``out``.
 """
 from __future__ import annotations
 
@@ -71,4 +72,46 @@ def run_demo(out: Path, h: float = 0.03) -> dict:
     print(card_text(dataset, meta))
     print(f"generated in {time.perf_counter() - t0:.2f} s")
     made.update(dataset=dataset)
+    made.update(_train_meshgraphnet(out))
     return made
+
+
+def _train_meshgraphnet(out: Path, steps: int = 300) -> dict:
+    """Flow past a cylinder (5 short trajectories) -> a small MeshGraphNet trained for ``steps``
+    steps -> rollout RMSE against the persistence baseline, a loss curve and a rollout GIF."""
+    import torch
+
+    from .data import Recipe, generate, load_recipe
+    from .train import TrainConfig, train
+    from .train.mgn_task import MeshGraphNetSettings, MeshGraphNetTask
+    from .viz import animate_rollout
+
+    t0 = _step("MeshGraphNet: cylinder_flow, 5 trajectories of 10 frames, a small model")
+    table = load_recipe("cylinder_flow").to_dict()
+    table["params"].update(h=0.1, h_cylinder=0.04, num_frames=10, save_every=1)
+    table["splits"] = {"train": 3, "valid": 1, "test": 1}
+    folder = out / "cylinder_flow"
+    generate(Recipe.from_dict(table), folder, progress=False)
+    print(f"generated in {time.perf_counter() - t0:.2f} s")
+    torch.manual_seed(0)
+    task = MeshGraphNetTask(folder, MeshGraphNetSettings(latent_dim=32, num_steps=4, noise_std=0.0))
+    model = task.model()
+    t0 = time.perf_counter()
+    result = train(model, task.loss(), task.train_set, TrainConfig(steps=steps, batch_size=2, lr=1e-3, lr_final=3e-4,
+                                                                   progress=False, log_every=10),
+                   run_dir=out / "mgn-run", resume=True)
+    seconds = time.perf_counter() - t0
+    if result.losses:
+        print(f"trained {len(result.losses)} steps in {seconds:.1f} s: loss {result.losses[0]:.3g} -> "
+              f"{sum(result.losses[-10:]) / len(result.losses[-10:]):.3g}")
+    metrics = task.evaluate(model, "test")
+    h = metrics["horizon"]
+    print(f"velocity rollout RMSE over {h} steps: {metrics[f'rollout_rmse_{h}']:.4f} m/s "
+          f"(persistence baseline {metrics[f'persistence_rmse_{h}']:.4f}); one-step {metrics['one_step_rmse']:.4f}\n"
+          f"(seconds of training on 3 trajectories; tutorials/cylinder_flow_meshgraphnet.py trains for real)")
+    example = task.example_rollout(model, "test")
+    gif = animate_rollout(example.graph.pos.numpy(), example.graph.face.T.numpy(), example.truth.numpy(),
+                          example.prediction.numpy(), out / "mgn-rollout.gif", times=example.times,
+                          title="MeshGraphNet rollout", field_name="|u| (m/s)")
+    print(f"wrote {gif}")
+    return {"mgn_metrics": metrics, "mgn_gif": gif}

@@ -17,20 +17,22 @@ Writes ``results.json`` (the printed table) and per-resolution run folders to ``
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Data
 
+from _tutorial_cli import start, tutorial_parser, write_results
+
+from meshsim.graph import line_neighbour_edges
 from meshsim.nn import MPPDE
 from meshsim.sim import E1, CombinedEquation, Forcing, cell_centres, coarsen, solve_combined_equation
-from meshsim.train import MPPDELoss, TrainConfig, accumulated_error, rollout, train, windows_to_frames
+from meshsim.train import MPPDELoss, TrainConfig, accumulated_error, train
+from meshsim.train.mppde_task import rollout_from_window
 
 PUBLISHED = {100: {"weno5": 2.02, "mp_pde": 1.55}, 50: {"weno5": 6.23, "mp_pde": 1.67},
              40: {"weno5": 9.63, "mp_pde": 1.47}}
@@ -71,20 +73,10 @@ def generate(num: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray
     return times, u, forcing
 
 
-def line_graph(nx: int, neighbours: int) -> torch.Tensor:
-    """edge_index of nx cells, each receiving from the cells up to ``neighbours`` away (not across
-    the periodic seam, as in MP-PDE), sorted by target."""
-    target = torch.arange(nx).repeat_interleave(2 * neighbours)
-    offsets = torch.tensor([o for o in range(-neighbours, neighbours + 1) if o]).repeat(nx)
-    source = target + offsets
-    keep = (source >= 0) & (source < nx)
-    return torch.stack([source[keep], target[keep]])
-
-
 def graphs(u: np.ndarray, neighbours: int) -> list[Data]:
     """One graph per trajectory: ``u`` (nx, T) float32, cell centres, no PDE parameters (E1)."""
     nx = u.shape[-1]
-    edge_index = line_graph(nx, neighbours)
+    edge_index = torch.from_numpy(line_neighbour_edges(nx, neighbours))
     pos = torch.from_numpy(cell_centres(nx, LENGTH)).float()[:, None]
     return [Data(u=torch.from_numpy(trajectory.T).float(), pos=pos, params=torch.zeros(1, 0),
                  edge_index=edge_index, num_nodes=nx) for trajectory in u]
@@ -93,21 +85,10 @@ def graphs(u: np.ndarray, neighbours: int) -> list[Data]:
 def predicted_frames(model: MPPDE, test: list[Data], num_frames: int) -> tuple[torch.Tensor, float]:
     """Rollout from frames [tw, 2 tw) of every test graph: (B, frames, nx), and seconds per trajectory
     (timed on one trajectory)."""
-    tw = model.time_window
-    bundles = (num_frames - 2 * tw) // tw
-
-    def start(graphs_: list[Data]) -> Batch:
-        batch = Batch.from_data_list([Data(x=g.u[:, tw:2 * tw], pos=g.pos, params=g.params,
-                                           edge_index=g.edge_index) for g in graphs_])
-        batch.time = torch.full((len(graphs_),), (2 * tw - 1) * model.dt)
-        return batch
-
     began = time.perf_counter()
-    rollout(model, start(test[:1]), bundles)
+    rollout_from_window(model, test[:1], num_frames)
     seconds = time.perf_counter() - began
-    frames = windows_to_frames(rollout(model, start(test), bundles))  # (bundles tw, B nx)
-    nx = test[0].u.shape[0]
-    return frames.reshape(len(frames), len(test), nx).permute(1, 0, 2), seconds
+    return rollout_from_window(model, test, num_frames), seconds
 
 
 def weno_baseline(test_u: np.ndarray, forcing: Forcing, nx: int, first: int) -> tuple[np.ndarray, float]:
@@ -172,22 +153,11 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--smoke", action="store_true", help="tiny run that only checks the pipeline")
-    size.add_argument("--full", action="store_true", help="the paper's data and training budget")
-    parser.add_argument("--out", type=Path, default=Path("mppde-out"))
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (1 is much faster on a machine shared with other jobs)")
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    budget = BUDGETS["smoke" if args.smoke else "full" if args.full else "default"]
-    args.out.mkdir(parents=True, exist_ok=True)
+    args = tutorial_parser(__doc__.splitlines()[0], "mppde-out").parse_args(argv)
+    budget = BUDGETS[start(args)]
     results = run(budget, args.out, args.seed)
     print(table(results))
-    (args.out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    write_results(args.out, results)
     return results
 
 

@@ -14,9 +14,7 @@ Writes ``results.json`` (gnn_mse, egnn_mse, segno_mse, budget, runtime_s, ...) a
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import math
 import sys
 import time
@@ -31,6 +29,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch_geometric.data import Data  # noqa: E402
+
+from _tutorial_cli import start, tutorial_parser, write_results  # noqa: E402
 
 from meshsim.nn import EGNN, SEGNO, EncodeProcessDecode  # noqa: E402
 from meshsim.sim import charged_system  # noqa: E402
@@ -217,33 +217,24 @@ def plot_trajectories(true_paths: np.ndarray, predictions: dict[str, np.ndarray]
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path("nbody-out"), help="output folder")
-    size = parser.add_mutually_exclusive_group()
-    size.add_argument("--full", action="store_true", help="the papers' budget (many hours)")
-    size.add_argument("--smoke", action="store_true", help="tiny budget: seconds")
+    parser = tutorial_parser(__doc__.split("\n\n")[0], "nbody-out")
     parser.add_argument("--epochs", type=int, help="override the epochs of every model")
     parser.add_argument("--num-train", type=int, help="override the number of training systems")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1 is fastest for these small graphs)")
     args = parser.parse_args(argv)
 
-    budget = BUDGETS["full" if args.full else "smoke" if args.smoke else "default"]
+    budget = BUDGETS[start(args)]
     if args.epochs is not None:
         budget = dataclasses.replace(budget, epochs={name: args.epochs for name in MODELS})
     if args.num_train is not None:
         budget = dataclasses.replace(budget, num_train=args.num_train)
-    torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
+    began = time.perf_counter()
 
     def log(message: str) -> None:
         print(message, flush=True)
 
     log(f"budget {budget.name}: {budget.num_train} train systems, epochs {budget.epochs}")
     splits, true_paths = make_splits(budget, args.seed)
-    log(f"simulated {sum(len(s) for s in splits.values())} systems in {time.perf_counter() - start:.1f} s")
+    log(f"simulated {sum(len(s) for s in splits.values())} systems in {time.perf_counter() - began:.1f} s")
     results, predictions = {}, {}
     plotted = torch.arange(min(3, len(splits["test"])))
     for name in MODELS:
@@ -253,7 +244,7 @@ def main(argv: list[str] | None = None) -> dict:
         with torch.no_grad():
             predictions[name] = model(make_batch(splits["test"], plotted)).reshape(-1, NUM_PARTICLES, 3).numpy()
         results[name] = outcome
-    runtime = time.perf_counter() - start
+    runtime = time.perf_counter() - began
     plot_trajectories(true_paths, predictions, args.out / "trajectories.png")
 
     log(f"\n{'model':<7}{'test MSE':>10}{'published':>11}{'best epoch':>12}{'train s':>9}")
@@ -265,7 +256,7 @@ def main(argv: list[str] | None = None) -> dict:
     summary = {f"{name}_mse": results[name]["test_mse"] for name in MODELS}
     summary.update(budget=dataclasses.asdict(budget), runtime_s=runtime, published=PUBLISHED,
                    details=results, seed=args.seed)
-    (args.out / "results.json").write_text(json.dumps(summary, indent=2))
+    write_results(args.out, summary)
     return summary
 
 

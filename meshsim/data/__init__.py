@@ -16,13 +16,14 @@ from .sample import Sample
 from .store import ShardReader, read_meta, sha256_file, write_shard
 from .verify import verify
 
-_LAZY = {"open": "open_dataset", "open_dataset": "open_dataset", "MeshDataset": "MeshDataset"}
+_LAZY = {"open": "open_dataset", "open_dataset": "open_dataset", "MeshDataset": "MeshDataset",
+         "Trajectory": "Trajectory"}
 
 __all__ = [
     "DatasetError", "SPLITS", "ShardTask", "plan_shards", "sample_seed", "PROBLEMS", "Problem",
     "Recipe", "load_recipe", "shipped_recipes", "generate", "make_shard", "Sample",
     "ShardReader", "read_meta", "sha256_file", "write_shard", "verify",
-    "open", "open_dataset", "MeshDataset",
+    "open", "open_dataset", "MeshDataset", "Trajectory",
 ]
 
 

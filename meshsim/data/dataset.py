@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections import OrderedDict
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -25,6 +25,18 @@ from .store import ShardReader, read_meta
 def _mesh(sample) -> Mesh:
     """The sample's mesh, unchecked (it was checked when generated) and without fields."""
     return Mesh(sample.points, sample.cells, sample.boundary, validate=False)
+
+
+class Trajectory(NamedTuple):
+    """One sample of a split whole: ``graph``, the `MeshDataset` item of its first window;
+    ``fields``, every input and target field as stored (name -> (T, N, C) or (N, C) float array);
+    ``times`` (T,) the frame times (None for steady samples); ``params``, the sample's parameters
+    (name -> array)."""
+
+    graph: Data
+    fields: dict
+    times: np.ndarray | None
+    params: dict
 
 
 class MeshDataset(Dataset):
@@ -112,6 +124,21 @@ class MeshDataset(Dataset):
     # -- Dataset API -----------------------------------------------------------------------
     def len(self) -> int:
         return int(self._starts[-1])
+
+    @property
+    def num_samples(self) -> int:
+        """Samples (trajectories) in the split."""
+        return int(self._starts[-1]) // self.windows
+
+    def trajectory(self, i: int) -> "Trajectory":
+        """Sample ``i`` of the split whole, for rollouts against the truth (see `Trajectory`)."""
+        if not 0 <= i < self.num_samples:
+            raise IndexError(f"sample {i} out of range for {self.num_samples} samples in split {self.split!r}")
+        first = i * self.windows
+        position = int(np.searchsorted(self._starts, first, side="right")) - 1
+        local = (first - int(self._starts[position])) // self.windows
+        sample = self._reader(self.shards[position]["file"]).sample(local, fields=sorted(set(self.inputs + self.targets)))
+        return Trajectory(self[first], dict(sample.fields), sample.times, dict(sample.params))
 
     def get(self, idx: int) -> Data:
         if not 0 <= idx < self.len():

@@ -10,12 +10,12 @@ from .node_types import DEFAULT_NODE_TYPES, NUM_NODE_TYPES, PRIORITY, NodeType, 
 
 #: torch-based public names -> the module that defines them
 _TORCH_NAMES = {"from_mesh": ".mesh_to_graph", "to_mesh": ".graph_to_mesh",
-                "mesh_edge_index": ".edges", "edge_attributes": ".edges"}
+                "mesh_edge_index": ".edges", "edge_attributes": ".edges", "line_neighbour_edges": ".edges"}
 
 __all__ = [
     "from_mesh", "to_mesh", "GraphError",
     "NodeType", "NUM_NODE_TYPES", "PRIORITY", "DEFAULT_NODE_TYPES", "default_node_type", "node_types",
-    "mesh_edge_index", "edge_attributes",
+    "mesh_edge_index", "edge_attributes", "line_neighbour_edges",
 ]
 
 

@@ -46,3 +46,16 @@ def edge_attributes(pos: torch.Tensor, edge_index: torch.Tensor) -> torch.Tensor
     torch.sub(pos[edge_index[0]], pos[edge_index[1]], out=displacement)
     torch.linalg.vector_norm(displacement, dim=1, out=attr[:, dim])
     return attr
+
+
+def line_neighbour_edges(num_nodes: int, neighbours: int) -> np.ndarray:
+    """(2, E) int64 edges of ``num_nodes`` points on a line (a 1D grid), each receiving from the
+    points up to ``neighbours`` positions away on either side, not across the ends (MP-PDE's
+    graph on a periodic grid also stops at the seam); sorted by target, then source."""
+    if num_nodes < 1 or neighbours < 1:
+        raise ValueError(f"need num_nodes >= 1 and neighbours >= 1, got {num_nodes}, {neighbours}")
+    offsets = np.array([o for o in range(-neighbours, neighbours + 1) if o], dtype=np.int64)
+    target = np.repeat(np.arange(num_nodes, dtype=np.int64), len(offsets))
+    source = target + np.tile(offsets, num_nodes)
+    keep = (source >= 0) & (source < num_nodes)
+    return np.stack([source[keep], target[keep]])

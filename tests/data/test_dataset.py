@@ -66,6 +66,21 @@ def test_trajectory_windows(trajectories):
         open_dataset(trajectories, targets=["k"])
 
 
+def test_whole_trajectory_of_a_sample(trajectories):
+    dataset = open_dataset(trajectories, split="train", history=2, horizon=1)
+    assert dataset.num_samples == 3
+    with ShardReader(trajectories / "shard-00000.h5") as reader:
+        sample = reader.sample(1)  # train index 1
+    item = dataset.trajectory(1)
+    np.testing.assert_array_equal(item.fields["u"], sample.fields["u"])
+    np.testing.assert_array_equal(item.fields["k"], sample.fields["k"])
+    np.testing.assert_array_equal(item.times, sample.times)
+    assert item.params["a"] == pytest.approx(float(sample.params["a"]))
+    np.testing.assert_array_equal(item.graph.x.numpy(), dataset[dataset.windows].x.numpy())  # its first window
+    with pytest.raises(IndexError, match="sample 3 out of range for 3 samples"):
+        dataset.trajectory(3)
+
+
 def test_dataloader_with_worker_processes(steady):
     dataset = open_dataset(steady, split="train")
     loader = DataLoader(dataset, batch_size=2, shuffle=False, num_workers=2)

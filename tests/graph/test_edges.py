@@ -105,3 +105,14 @@ def test_edge_attributes_in_float64():
     attr = edge_attributes(pos, torch.tensor([[1, 0], [0, 1]]))
     assert attr.dtype == torch.float64
     assert attr.tolist() == [[3.0, 4.0, 5.0], [-3.0, -4.0, 5.0]]
+
+
+def test_line_neighbour_edges_stop_at_the_ends():
+    from meshsim.graph import line_neighbour_edges
+
+    edges = line_neighbour_edges(5, 2)
+    assert edges.tolist() == [[1, 2, 0, 2, 3, 0, 1, 3, 4, 1, 2, 4, 2, 3],
+                              [0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4, 4]]
+    assert line_neighbour_edges(200, 3).shape == (2, 200 * 6 - 2 * (1 + 2 + 3))
+    with pytest.raises(ValueError, match="neighbours >= 1"):
+        line_neighbour_edges(5, 0)

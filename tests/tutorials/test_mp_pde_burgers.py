@@ -1,25 +1,10 @@
 """The MP-PDE Burgers tutorial's smoke budget runs end to end and writes its results table."""
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
-
-import torch
-
-TUTORIAL = Path(__file__).resolve().parents[2] / "tutorials" / "mp_pde_burgers.py"
 
 
-def test_smoke_budget_writes_results(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("mp_pde_burgers", TUTORIAL)
-    tutorial = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, tutorial)  # dataclasses look their module up
-    spec.loader.exec_module(tutorial)
-    threads = torch.get_num_threads()
-    try:
-        results = tutorial.main(["--smoke", "--threads", "1", "--out", str(tmp_path)])
-    finally:
-        torch.set_num_threads(threads)
+def test_smoke_budget_writes_results(tmp_path, run_tutorial):
+    results = run_tutorial("mp_pde_burgers", ["--smoke", "--threads", "1", "--out", str(tmp_path)])
     written = json.loads((tmp_path / "results.json").read_text())
     assert written["budget"]["name"] == "smoke" and written["runtime_s"] > 0
     row = written["resolutions"]["50"]

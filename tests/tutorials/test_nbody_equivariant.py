@@ -1,25 +1,10 @@
 """The N-body tutorial's smoke budget runs end to end and writes its results table."""
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
-
-import torch
-
-TUTORIAL = Path(__file__).resolve().parents[2] / "tutorials" / "nbody_equivariant.py"
 
 
-def test_smoke_budget_writes_results_and_plot(tmp_path, monkeypatch):
-    spec = importlib.util.spec_from_file_location("nbody_equivariant", TUTORIAL)
-    tutorial = importlib.util.module_from_spec(spec)
-    monkeypatch.setitem(sys.modules, spec.name, tutorial)  # dataclasses look their module up
-    spec.loader.exec_module(tutorial)
-    threads = torch.get_num_threads()
-    try:
-        summary = tutorial.main(["--smoke", "--out", str(tmp_path)])
-    finally:
-        torch.set_num_threads(threads)
+def test_smoke_budget_writes_results_and_plot(tmp_path, run_tutorial):
+    summary = run_tutorial("nbody_equivariant", ["--smoke", "--out", str(tmp_path)])
     written = json.loads((tmp_path / "results.json").read_text())
     assert {"gnn_mse", "egnn_mse", "segno_mse", "budget", "runtime_s"} <= set(written)
     assert written["budget"]["name"] == "smoke" and written["runtime_s"] > 0

@@ -15,6 +15,7 @@ from .cylinder_flow import CylinderFlowParams, sample_cylinder_flow
 from .darcy import DarcyParams, sample_darcy
 from .elasticity import ElasticityParams, sample_elasticity
 from .heat import HeatParams, sample_heat
+from .mppde import MPPDEParams, sample_mppde
 from .nbody import ChargedNBodyParams, GravityNBodyParams, sample_charged_nbody, sample_gravity_nbody
 from .poisson import PoissonParams, sample_poisson
 
@@ -53,4 +54,7 @@ PROBLEMS: Mapping[str, Problem] = {
                              description="charged particles (Coulomb), the EGNN/SEGNO N-body benchmark"),
     "nbody_gravity": Problem(GravityNBodyParams, sample_gravity_nbody, inputs=("mass",), targets=("pos", "vel"),
                              description="self-gravitating particles, softened gravity"),
+    "mppde": Problem(MPPDEParams, sample_mppde, inputs=(), targets=("u",),
+                     description="MP-PDE combined equation u_t = -alpha (u^2/2)_x + beta u_xx - gamma u_xxx + delta, "
+                                 "periodic 1D"),
 }

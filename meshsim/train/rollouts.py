@@ -1,6 +1,9 @@
 """`rollout`: run a model autoregressively from an initial graph."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+import numpy as np
 import torch
 from torch import nn
 from torch_geometric.data import Data
@@ -32,3 +35,15 @@ def windows_to_frames(windows: torch.Tensor) -> torch.Tensor:
     """Bundled states (steps, N, tw) as consecutive frames (steps * tw, N)."""
     steps, num_nodes, time_window = windows.shape
     return windows.permute(0, 2, 1).reshape(steps * time_window, num_nodes)
+
+
+@dataclass
+class RolloutResult:
+    """A rollout of one trajectory against the truth: ``prediction`` and ``truth`` (S, N, F) or
+    (S, N) over the S predicted frames, the ``graph`` it started from (``pos``, and ``face`` for a
+    mesh) and the predicted frames' ``times`` (S,) or None."""
+
+    prediction: torch.Tensor
+    truth: torch.Tensor
+    graph: Data
+    times: np.ndarray | None

@@ -1,0 +1,214 @@
+"""MeshGraphNet on a trajectory dataset of the store (``meshsim train mgn``, ``meshsim evaluate``).
+
+The first target field of the dataset is the integrated state (velocity for cylinder_flow), the
+other targets are predicted directly (pressure); node types whose state never changes in the
+training trajectories (inflow, walls) are the prescribed ones, left out of the loss and held
+during rollouts.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch_geometric.data import Data
+
+from ..data import DatasetError, MeshDataset
+from ..graph import NUM_NODE_TYPES
+from ..nn import MeshGraphNet
+from .losses import MeshGraphNetLoss
+from .metrics import rmse, rollout_rmse
+from .rollouts import RolloutResult, rollout
+
+
+@dataclass(frozen=True)
+class MeshGraphNetSettings:
+    """Model and loss settings (MeshGraphNets' defaults). ``prescribed_node_types`` None: detected
+    from the training data (`prescribed_node_types`)."""
+
+    latent_dim: int = 128
+    num_steps: int = 15
+    num_hidden_layers: int = 2
+    noise_std: float = 0.02
+    prescribed_node_types: tuple[int, ...] | None = None
+
+
+class StateInput:
+    """PyG transform: keep the first ``field_dim`` columns of ``x`` (the state at frame t) and drop
+    the other targets' columns, which the model predicts but does not read."""
+
+    def __init__(self, field_dim: int):
+        self.field_dim = field_dim
+
+    def __call__(self, data: Data) -> Data:
+        data.x = data.x[:, :self.field_dim]
+        return data
+
+
+@dataclass(frozen=True)
+class StateLayout:
+    """Which target field is the state: ``state`` its name and ``field_dim`` its channels;
+    ``extra_dim`` the channels of the other targets (predicted directly)."""
+
+    state: str
+    field_dim: int
+    extra_dim: int
+
+    @classmethod
+    def of(cls, folder: Path, meta: dict) -> "StateLayout":
+        if not meta.get("trajectory"):
+            raise DatasetError(f"{folder}: MeshGraphNet needs a trajectory dataset; this one is steady")
+        if meta["inputs"]:
+            raise DatasetError(f"{folder}: MeshGraphNet here reads only the state; the dataset has static "
+                               f"inputs {meta['inputs']}, which it does not support yet")
+        channels = [meta["fields"][name]["channels"] for name in meta["targets"]]
+        return cls(meta["targets"][0], channels[0], sum(channels[1:]))
+
+
+def open_split(folder: str | Path, split: str) -> tuple[MeshDataset, StateLayout]:
+    """One-step windows (history 1, horizon 1) of a split with the state-only input, and the layout."""
+    probe = MeshDataset(folder, split)
+    layout = StateLayout.of(Path(folder), probe.meta)
+    return MeshDataset(folder, split, transform=StateInput(layout.field_dim)), layout
+
+
+def prescribed_node_types(dataset: MeshDataset, layout: StateLayout, max_samples: int = 8) -> tuple[int, ...]:
+    """Node type codes whose state is the same in every frame of the first ``max_samples``
+    trajectories (to 1e-12 of the state's scale): the boundary-condition nodes."""
+    varying, present = set(), set()
+    for i in range(min(max_samples, dataset.num_samples)):
+        item = dataset.trajectory(i)
+        state, node_type = item.fields[layout.state], item.graph.node_type.numpy()
+        change = np.abs(np.diff(state, axis=0)).max(axis=(0, 2))
+        present.update(np.unique(node_type).tolist())
+        varying.update(np.unique(node_type[change > 1e-12 * np.abs(state).max()]).tolist())
+    return tuple(sorted(int(t) for t in present - varying))
+
+
+def build_model(layout: StateLayout, pos_dim: int, settings: MeshGraphNetSettings) -> MeshGraphNet:
+    """MeshGraphNet for a dataset layout."""
+    return MeshGraphNet(layout.field_dim, NUM_NODE_TYPES, pos_dim=pos_dim, extra_output_dim=layout.extra_dim,
+                        prescribed_node_types=settings.prescribed_node_types or (),
+                        latent_dim=settings.latent_dim, num_steps=settings.num_steps,
+                        num_hidden_layers=settings.num_hidden_layers)
+
+
+def resolve_settings(dataset: MeshDataset, layout: StateLayout,
+                     settings: MeshGraphNetSettings) -> MeshGraphNetSettings:
+    """``settings`` with the prescribed node types filled in from the data if they were None."""
+    if settings.prescribed_node_types is not None:
+        return settings
+    return dataclasses.replace(settings, prescribed_node_types=prescribed_node_types(dataset, layout))
+
+
+def loss_function(settings: MeshGraphNetSettings) -> MeshGraphNetLoss:
+    return MeshGraphNetLoss(settings.noise_std)
+
+
+def rollout_trajectory(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, i: int,
+                       steps: int | None = None) -> RolloutResult:
+    """Roll trajectory ``i`` out from its first frame for ``steps`` steps (all frames if None)."""
+    item = dataset.trajectory(i)
+    truth = torch.as_tensor(item.fields[layout.state][1:], dtype=item.graph.x.dtype)
+    steps = len(truth) if steps is None else min(steps, len(truth))
+    prediction = rollout(model, item.graph, steps)
+    times = None if item.times is None else item.times[1:steps + 1]
+    return RolloutResult(prediction, truth[:steps], item.graph, times)
+
+
+def one_step_errors(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, i: int) -> torch.Tensor:
+    """Squared errors (T - 1, N, F) of single steps from every true frame of trajectory ``i``."""
+    item = dataset.trajectory(i)
+    state = torch.as_tensor(item.fields[layout.state], dtype=item.graph.x.dtype)
+    was_training = model.training
+    model.eval()
+    errors = []
+    with torch.no_grad():
+        for t in range(len(state) - 1):
+            graph = item.graph.clone()
+            graph.x = state[t]
+            errors.append((model.advance(graph).x - state[t + 1]) ** 2)
+    model.train(was_training)
+    return torch.stack(errors)
+
+
+def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, horizon: int = 50,
+             max_trajectories: int | None = None) -> dict:
+    """MeshGraphNets' metrics of the state over the split's trajectories, and the persistence
+    baseline (the state never changes) on the same frames.
+
+    Returns: ``one_step_rmse``, ``rollout_rmse_<h>`` (first h steps, h = min(horizon, T - 1)),
+    ``rollout_rmse_full``, ``persistence_rmse_<h>``, ``persistence_rmse_full``, ``horizon`` (h),
+    ``num_trajectories``, ``max_abs_prediction`` (blow-up check) and ``finite``.
+    """
+    count = dataset.num_samples if max_trajectories is None else min(max_trajectories, dataset.num_samples)
+    if count == 0:
+        raise DatasetError(f"{dataset.folder}: split {dataset.split!r} has no trajectories to evaluate")
+    one_step, predictions, truths, firsts = [], [], [], []
+    for i in range(count):
+        one_step.append(one_step_errors(model, dataset, layout, i))
+        result = rollout_trajectory(model, dataset, layout, i)
+        predictions.append(result.prediction)
+        truths.append(result.truth)
+        firsts.append(result.graph.x.expand_as(result.truth))
+    h = min(horizon, len(truths[0]))
+    prediction, truth, persistence = torch.stack(predictions), torch.stack(truths), torch.stack(firsts)
+    per_step = lambda a, b: rollout_rmse(a.transpose(0, 1), b.transpose(0, 1), h)  # noqa: E731
+    return {
+        "one_step_rmse": float(torch.cat(one_step).mean().sqrt()),
+        f"rollout_rmse_{h}": per_step(prediction, truth),
+        "rollout_rmse_full": rmse(prediction, truth),
+        f"persistence_rmse_{h}": per_step(persistence, truth),
+        "persistence_rmse_full": rmse(persistence, truth),
+        "horizon": h, "num_trajectories": count,
+        "max_abs_prediction": float(prediction.abs().max()),
+        "finite": bool(torch.isfinite(prediction).all()),
+    }
+
+
+def validation(dataset: MeshDataset, layout: StateLayout, trajectories: Sequence[int] = (0,)):
+    """``validate(model)`` for `meshsim.train.train`: rollout RMSE over whole trajectories."""
+    def validate(model: MeshGraphNet) -> dict:
+        results = [rollout_trajectory(model, dataset, layout, i) for i in trajectories]
+        return {"rollout_rmse": rmse(torch.stack([r.prediction for r in results]),
+                                     torch.stack([r.truth for r in results]))}
+    return validate
+
+
+class MeshGraphNetTask:
+    """``meshsim train mgn``: MeshGraphNet on the trajectory dataset in ``folder``.
+
+    Attributes: ``settings`` (resolved), ``layout``, ``train_set`` (one-step windows).
+    """
+
+    name = "mgn"
+    Settings = MeshGraphNetSettings
+    train_defaults = {"steps": 2000, "batch_size": 2, "lr": 1e-4, "lr_final": 1e-5}
+
+    def __init__(self, folder: str | Path, settings: MeshGraphNetSettings = MeshGraphNetSettings()):
+        self.folder = Path(folder)
+        self.train_set, self.layout = open_split(self.folder, "train")
+        self.settings = resolve_settings(self.train_set, self.layout, settings)
+        self.pos_dim = int(self.train_set[0].pos.shape[1])
+
+    def split(self, name: str) -> MeshDataset:
+        return open_split(self.folder, name)[0]
+
+    def model(self) -> MeshGraphNet:
+        return build_model(self.layout, self.pos_dim, self.settings)
+
+    def loss(self) -> MeshGraphNetLoss:
+        return loss_function(self.settings)
+
+    def validate(self, split: str = "valid"):
+        return validation(self.split(split), self.layout)
+
+    def evaluate(self, model: MeshGraphNet, split: str = "test", max_trajectories: int | None = None) -> dict:
+        return evaluate(model, self.split(split), self.layout, max_trajectories=max_trajectories)
+
+    def example_rollout(self, model: MeshGraphNet, split: str = "valid") -> RolloutResult:
+        """Rollout of the split's first trajectory, for animations."""
+        return rollout_trajectory(model, self.split(split), self.layout, 0)

@@ -1,0 +1,140 @@
+"""`meshsim train KIND` / `meshsim evaluate` on tiny datasets generated from the shipped recipes."""
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from meshsim.cli import main
+from meshsim.data import DatasetError, Recipe, generate, load_recipe
+from meshsim.graph import NodeType
+from meshsim.train import accumulated_error, load_run
+from meshsim.train.mgn_task import MeshGraphNetSettings, MeshGraphNetTask
+from meshsim.train.mppde_task import MPPDESettings, MPPDETask, load_trajectories, rollout_from_window
+from meshsim.train.nbody_task import EGNNTask, NBodySettings, mean_squared_error, nbody_graphs
+
+
+def _generate(tmp_path_factory, name, splits, **params):
+    table = load_recipe(name).to_dict()
+    table["params"].update(params)
+    table["splits"] = splits
+    folder = tmp_path_factory.mktemp(name)
+    generate(Recipe.from_dict(table), folder, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def cylinder(tmp_path_factory):
+    return _generate(tmp_path_factory, "cylinder_flow", {"train": 2, "valid": 1, "test": 1},
+                     h=0.1, h_cylinder=0.04, num_frames=6)
+
+
+@pytest.fixture(scope="module")
+def burgers(tmp_path_factory):
+    return _generate(tmp_path_factory, "mppde_E1", {"train": 4, "valid": 1, "test": 2}, nx=40)
+
+
+@pytest.fixture(scope="module")
+def charged(tmp_path_factory):
+    return _generate(tmp_path_factory, "nbody_charged", {"train": 40, "valid": 10, "test": 10}, num_frames=12)
+
+
+TINY_MGN = MeshGraphNetSettings(latent_dim=16, num_steps=2)
+
+
+def test_mgn_task_detects_the_held_nodes_and_scores_persistence(cylinder):
+    task = MeshGraphNetTask(cylinder, TINY_MGN)
+    assert task.settings.prescribed_node_types == (NodeType.INFLOW, NodeType.WALL)
+    assert task.layout.state == "velocity" and (task.layout.field_dim, task.layout.extra_dim) == (2, 1)
+    model = task.model()
+    metrics = task.evaluate(model, "test")
+    item = task.split("test").trajectory(0)
+    velocity = torch.as_tensor(item.fields["velocity"], dtype=torch.float32)
+    persistence = float(((velocity[1:] - velocity[0]) ** 2).mean().sqrt())
+    assert metrics["horizon"] == 5
+    assert metrics["persistence_rmse_full"] == pytest.approx(persistence, rel=1e-5)
+    assert metrics["persistence_rmse_5"] == pytest.approx(persistence, rel=1e-5)
+    example = task.example_rollout(model, "test")
+    held = torch.isin(item.graph.node_type, torch.tensor(task.settings.prescribed_node_types))
+    torch.testing.assert_close(example.prediction[:, held], velocity[1:, held])  # walls and inflow held
+
+
+def test_train_and_evaluate_commands_round_trip(cylinder, tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "mgn", "--data", str(cylinder), "--out", str(run), "--steps", "6", "--quiet",
+                 "--set", "latent_dim=16", "--set", "num_steps=2"]) == 0
+    config = json.loads((run / "config.json").read_text())
+    assert config["task"] == "mgn" and config["settings"]["latent_dim"] == 16
+    assert (run / "rollout.gif").is_file() and (run / "loss.png").is_file()
+    assert main(["evaluate", str(run), "--split", "test"]) == 0
+    printed = capsys.readouterr().out
+    assert "rollout_rmse_5" in printed and "persistence_rmse_full" in printed
+    saved = json.loads((run / "evaluation-test.json").read_text())
+    task, model = load_run(run)
+    assert task.evaluate(model, "test") == saved  # the checkpoint's weights, normalisers included
+    assert (run / "rollout-test.gif").is_file()
+
+
+def test_command_errors(cylinder, tmp_path, capsys):
+    assert main(["evaluate", str(tmp_path)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit, match="KEY one of latent_dim"):
+        main(["train", "mgn", "--data", str(cylinder), "--out", str(tmp_path / "r"), "--set", "width=3"])
+    with pytest.raises(DatasetError, match="trajectories of a scalar field 'u'"):
+        MPPDETask(cylinder)
+
+
+def test_mppde_task_rolls_out_from_the_given_window(burgers):
+    settings = MPPDESettings(time_window=25, hidden_dim=32, num_layers=2)
+    task = MPPDETask(burgers, settings)
+    graph = task.train_set[0]
+    assert graph.u.shape == (40, 250) and graph.params.tolist() == [[1.0, 0.0, 0.0]]
+    assert task.train.domain_length == pytest.approx(16.0) and task.train.dt == pytest.approx(4.0 / 249)
+    model = task.model()
+    test = load_trajectories(burgers, "test", settings.neighbours)
+    predicted = rollout_from_window(model, test.graphs, 250)
+    assert predicted.shape == (2, 200, 40)  # 8 bundles of 25 after the 50 given frames
+    truth = torch.stack([g.u.T[50:250] for g in test.graphs])
+    metrics = task.evaluate(model, "test")
+    assert metrics["accumulated_error"] == pytest.approx(accumulated_error(predicted, truth), rel=1e-5)
+    assert metrics["nx"] == 40 and metrics["num_trajectories"] == 2
+
+
+def test_mppde_training_lowers_the_bundle_loss(burgers, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "mppde", "--data", str(burgers), "--out", str(run), "--steps", "100", "--batch-size", "4",
+                 "--lr", "3e-3", "--quiet", "--set", "hidden_dim=32", "--set", "num_layers=2",
+                 "--set", "max_unroll=0"]) == 0
+    task, model = load_run(run)
+    batch, loss = Batch.from_data_list(task.train_set), task.loss()
+
+    def bundle_loss(m):
+        with torch.no_grad():
+            return np.mean([float(loss(m, batch, torch.Generator().manual_seed(k))) for k in range(16)])
+    torch.manual_seed(0)
+    assert bundle_loss(model) < 0.7 * bundle_loss(task.model())  # measured: about 0.52
+
+
+def test_nbody_graphs_hold_the_benchmark_frames(charged):
+    settings = NBodySettings(input_frame=5, target_frame=10)
+    graphs = nbody_graphs(charged, "train", settings)
+    assert len(graphs) == 40
+    g = graphs[0]
+    assert g.pos.shape == (5, 3) and g.edge_index.shape == (2, 20)
+    charges = torch.as_tensor(np.unique(g.edge_attr.numpy()))
+    assert set(charges.tolist()) <= {-1.0, 1.0}
+    with pytest.raises(DatasetError, match="frames 5 -> 40 are not inside the 13 stored frames"):
+        nbody_graphs(charged, "train", NBodySettings(input_frame=5, target_frame=40))
+
+
+def test_egnn_training_beats_the_untrained_model(charged, tmp_path):
+    run = tmp_path / "run"
+    assert main(["train", "egnn", "--data", str(charged), "--out", str(run), "--steps", "150", "--batch-size", "10",
+                 "--lr", "3e-3", "--quiet", "--set", "input_frame=5", "--set", "target_frame=10", "--set", "hidden_dim=16"]) == 0
+    task, model = load_run(run)
+    assert isinstance(task, EGNNTask)
+    graphs = nbody_graphs(charged, "test", task.settings)
+    torch.manual_seed(0)
+    # the untrained EGNN-vel is close to free flight x + v; measured ratio about 0.41
+    assert mean_squared_error(model, graphs) < 0.6 * mean_squared_error(task.model(), graphs)
