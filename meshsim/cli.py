@@ -163,12 +163,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Entry point of the ``meshsim`` console script."""
+    from .data.errors import DatasetError
     from .mesh import MeshError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (MeshError, FileNotFoundError) as error:
+    except (MeshError, DatasetError, FileNotFoundError) as error:
         print(f"meshsim {args.command}: error: {error}", file=sys.stderr)
         return 2
 

@@ -76,13 +76,16 @@ def test_train_and_evaluate_commands_round_trip(cylinder, tmp_path, capsys):
     assert (run / "rollout-test.gif").is_file()
 
 
-def test_command_errors(cylinder, tmp_path, capsys):
+def test_command_errors(cylinder, tmp_path_factory, tmp_path, capsys):
     assert main(["evaluate", str(tmp_path)]) == 2
     assert "not a run folder" in capsys.readouterr().err
     with pytest.raises(SystemExit, match="KEY one of latent_dim"):
         main(["train", "mgn", "--data", str(cylinder), "--out", str(tmp_path / "r"), "--set", "width=3"])
-    with pytest.raises(DatasetError, match="trajectories of a scalar field 'u'"):
-        MPPDETask(cylinder)
+    assert main(["train", "mppde", "--data", str(cylinder), "--out", str(tmp_path / "r")]) == 2
+    assert "trajectories of a scalar field 'u'" in capsys.readouterr().err
+    steady = _generate(tmp_path_factory, "darcy_square", {"train": 2, "test": 1}, h=0.2)
+    assert main(["train", "mgn", "--data", str(steady), "--out", str(tmp_path / "s")]) == 2
+    assert "needs a trajectory dataset; this one is steady" in capsys.readouterr().err
 
 
 def test_mppde_task_rolls_out_from_the_given_window(burgers):
