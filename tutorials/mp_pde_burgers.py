@@ -61,8 +61,9 @@ BUDGETS = {
     "smoke": Budget("smoke", num_train=4, num_test=2, steps=6, batch_size=2, hidden_dim=32, num_layers=2,
                     resolutions=(50,)),
     "default": Budget("default", num_train=512, num_test=32, steps=3000, lr=3e-4),
-    # paper: 2048 trajectories, 20 epochs of batch 16 with (250 / 25) windows per trajectory
-    "full": Budget("full", num_train=2048, num_test=128, steps=20 * 2048 // 16 * 10),
+    # paper: 2048 trajectories, 20 epochs; an epoch passes t_res = 250 times over the batches of 16
+    # trajectories (a random window each time): 20 x 250 x 128 = 640,000 steps
+    "full": Budget("full", num_train=2048, num_test=128, steps=20 * 250 * (2048 // 16)),
 }
 
 

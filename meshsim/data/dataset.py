@@ -16,15 +16,17 @@ import numpy as np
 import torch
 from torch_geometric.data import Data, Dataset
 
-from ..graph import from_mesh
-from ..mesh import Mesh
+from ..graph import from_arrays
 from .errors import DatasetError
+from .sample import Sample
 from .store import ShardReader, read_meta
 
 
-def _mesh(sample) -> Mesh:
-    """The sample's mesh, unchecked (it was checked when generated) and without fields."""
-    return Mesh(sample.points, sample.cells, sample.boundary, validate=False)
+def _graph(sample: Sample, x: dict, y: dict) -> Data:
+    """`meshsim.graph.from_mesh`'s graph of the sample's mesh, from its stored node types and
+    edges (the mesh was checked when generated); empty ``x`` / ``y`` give no ``x`` / ``y``."""
+    return from_arrays(sample.points, sample.cells, sample.boundary, sample.node_type, sample.edge_index,
+                       fields=x or None, targets=y or None)
 
 
 class Trajectory(NamedTuple):
@@ -40,7 +42,8 @@ class Trajectory(NamedTuple):
 
 
 class MeshDataset(Dataset):
-    """Graphs of one split of a dataset folder, built with `meshsim.graph.from_mesh`.
+    """Graphs of one split of a dataset folder: `meshsim.graph.from_mesh`'s graphs of the samples'
+    meshes, built from the stored node types and edges (`meshsim.graph.from_arrays`).
 
     Steady datasets give one graph per sample: ``x`` the input fields, ``y`` the target fields.
     Trajectory datasets give one graph per window: for window start ``t`` (the last frame of
@@ -153,8 +156,7 @@ class MeshDataset(Dataset):
 
     def _steady_graph(self, reader: ShardReader, i: int) -> Data:
         sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)))
-        data = from_mesh(_mesh(sample), fields={n: sample.fields[n] for n in self.inputs} or None,
-                         targets={n: sample.fields[n] for n in self.targets} or None)
+        data = _graph(sample, {n: sample.fields[n] for n in self.inputs}, {n: sample.fields[n] for n in self.targets})
         return self._finish(data, sample, reader, i)
 
     def _window_graph(self, reader: ShardReader, i: int, t: int) -> Data:
@@ -164,14 +166,13 @@ class MeshDataset(Dataset):
         x.update({n: sample.fields[n][:self.history] if sample.fields[n].ndim == 3 else sample.fields[n]
                   for n in self.inputs})
         y = {n: sample.fields[n][self.history:] for n in self.targets}
-        data = from_mesh(_mesh(sample), fields=x, targets=y)
+        data = _graph(sample, x, y)
         data.t = torch.tensor([t])
         data.time = torch.tensor([float(sample.times[self.history - 1])])
         return self._finish(data, sample, reader, i)
 
     @staticmethod
-    def _finish(data: Data, sample, reader: ShardReader, i: int) -> Data:
-        data.node_type = torch.from_numpy(sample.node_type)
+    def _finish(data: Data, sample: Sample, reader: ShardReader, i: int) -> Data:
         values = [np.ravel(v) for _, v in sorted(sample.params.items())]
         data.params = torch.from_numpy(np.concatenate(values or [np.zeros(0)]).astype(np.float32))[None]
         data.sample_id = torch.tensor([int(reader.indices[i])])

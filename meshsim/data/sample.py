@@ -23,6 +23,10 @@ class Sample:
             (T, N, c) and fields constant in time stay (N, c).
         params: name -> float64 array (scalar or small vector) of the parameters drawn.
         times: (T,) float64 times of a trajectory's frames, or None for a steady sample.
+        edge_index: (2, E) int64 directed mesh edges, sorted by target then source
+            (`meshsim.graph.mesh_edge_index` of the cells), or None. A sample read from a shard
+            always has them (stored, or computed for shards of schema 1); `write_shard` computes
+            them from the cells when None.
     """
 
     points: np.ndarray
@@ -32,6 +36,7 @@ class Sample:
     fields: Mapping[str, np.ndarray]
     params: Mapping[str, np.ndarray] = field(default_factory=dict)
     times: np.ndarray | None = None
+    edge_index: np.ndarray | None = None
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -46,6 +51,11 @@ class Sample:
         set_(self, "times", times)
         set_(self, "fields", {str(n): self._as_field(str(n), v) for n, v in sorted(dict(self.fields).items())})
         set_(self, "params", {str(n): np.asarray(v, dtype=np.float64) for n, v in sorted(dict(self.params).items())})
+        if self.edge_index is not None:
+            edge_index = np.asarray(self.edge_index, dtype=np.int64)
+            if edge_index.ndim != 2 or edge_index.shape[0] != 2:
+                raise ValueError(f"edge_index has shape {edge_index.shape}, expected (2, E)")
+            set_(self, "edge_index", edge_index)
 
     def _as_field(self, name: str, value) -> np.ndarray:
         """Field as (N, c), or (T, N, c) for a time-dependent field of a trajectory; a channel

@@ -1,18 +1,24 @@
 """The on-disk store: HDF5 shards of many samples, checksums, and the dataset's meta.json.
 
-Shard layout (schema version 1), samples concatenated along the node / cell axis:
+Shard layout (schema version 2), samples concatenated along the node / cell / edge axis:
 
     attrs: schema_version, split, shard, first_index, num_requested
     index (S,) int64              sample index within its split
     seed (S,) uint64              the sample's seed
-    point_offsets, cell_offsets (S+1,) int64
+    point_offsets, cell_offsets, edge_offsets (S+1,) int64
     points (P, dim) float64, cells (C, k) int64 (local node ids), node_type (P,) int64
+    edge_index (2, E) int64       each sample's directed mesh edges (local node ids), sorted by
+        target then source: `meshsim.graph.mesh_edge_index` of its cells, stored so that
+        loading a graph skips the edge sort
     boundary/<name>/facets (F, k-1) int64, boundary/<name>/offsets (S+1,) int64
     fields/<name> (P, c) float64, or (P, T, c) for a time-dependent field of a trajectory
         (nodes first, so a sample is one contiguous slice)
     times (S, T) float64          trajectories only
     params/<name> (S, ...) float64
     failed/index (R,) int64, failed/seed (R,) uint64, failed/reason (R,) utf-8 bytes
+
+Schema version 1 is the same without ``edge_offsets`` and ``edge_index``; such shards are still
+read (their edges are computed from the cells when a sample is read).
 
 Files are written with ``track_times=False`` so the same samples give the same bytes.
 """
@@ -29,12 +35,15 @@ from typing import Sequence
 import h5py
 import numpy as np
 
+from ..graph.mesh_edges import mesh_edge_index
 from .errors import DatasetError
 from .sample import Sample
 
-SCHEMA_VERSION = 1
+#: schema version of the shards written; `READABLE_SCHEMAS` lists those read
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 META_NAME = "meta.json"
-_REQUIRED = ("index", "seed", "point_offsets", "cell_offsets", "failed/index", "failed/seed", "failed/reason")
+_REQUIRED = ("index", "seed", "failed/index", "failed/seed", "failed/reason")
 
 
 def shard_name(shard: int) -> str:
@@ -68,14 +77,23 @@ def _put(group: h5py.Group, name: str, data) -> None:
     group.create_dataset(name, data=data, track_times=False)
 
 
-def _write_samples(f: h5py.File, samples: Sequence[Sample]) -> None:
+def _edges(sample: Sample) -> np.ndarray:
+    return mesh_edge_index(sample.cells, sample.num_nodes) if sample.edge_index is None else sample.edge_index
+
+
+def _write_samples(f: h5py.File, samples: Sequence[Sample], schema_version: int) -> None:
     _put(f, "point_offsets", _offsets([s.num_nodes for s in samples]))
     _put(f, "cell_offsets", _offsets([len(s.cells) for s in samples]))
+    edges = [_edges(s) for s in samples] if schema_version >= 2 else None
+    if edges is not None:
+        _put(f, "edge_offsets", _offsets([e.shape[1] for e in edges]))
     if not samples:
         return
     _put(f, "points", np.concatenate([s.points for s in samples]))
     _put(f, "cells", np.concatenate([s.cells for s in samples]))
     _put(f, "node_type", np.concatenate([s.node_type for s in samples]))
+    if edges is not None:
+        _put(f, "edge_index", np.concatenate(edges, axis=1))
     k = samples[0].cells.shape[1]
     for name in sorted({n for s in samples for n in s.boundary}):
         facets = [s.boundary.get(name, np.zeros((0, k - 1), np.int64)) for s in samples]
@@ -107,26 +125,30 @@ def _check_consistent(samples: Sequence[Sample]) -> None:
 
 def write_shard(path: Path, *, split: str, shard: int, first_index: int, num_requested: int,
                 samples: Sequence[Sample], indices: Sequence[int], seeds: Sequence[int],
-                failures: Sequence[Failure]) -> str:
+                failures: Sequence[Failure], schema_version: int = SCHEMA_VERSION) -> str:
     """Write a complete shard atomically: to a temporary file in the same folder, flushed to disk,
     then renamed to ``path``. Returns the file's sha256.
 
-    ``samples[i]`` has index ``indices[i]`` in ``split`` and seed ``seeds[i]``.
+    ``samples[i]`` has index ``indices[i]`` in ``split`` and seed ``seeds[i]``. A sample's edges
+    are its ``edge_index``, or computed from its cells when that is None. ``schema_version`` 1
+    writes the previous layout, without edges (for compatibility tests and older readers).
     """
     path = Path(path)
+    if schema_version not in READABLE_SCHEMAS:
+        raise DatasetError(f"cannot write schema version {schema_version}; versions: {READABLE_SCHEMAS}")
     _check_consistent(samples)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         with h5py.File(tmp, "w", libver=("earliest", "v110")) as f:
-            f.attrs["schema_version"] = SCHEMA_VERSION
+            f.attrs["schema_version"] = schema_version
             f.attrs["split"] = split
             f.attrs["shard"] = shard
             f.attrs["first_index"] = first_index
             f.attrs["num_requested"] = num_requested
             _put(f, "index", np.asarray(indices, dtype=np.int64))
             _put(f, "seed", np.asarray(seeds, dtype=np.uint64))
-            _write_samples(f, samples)
+            _write_samples(f, samples, schema_version)
             _put(f, "failed/index", np.asarray([x.index for x in failures], dtype=np.int64))
             _put(f, "failed/seed", np.asarray([x.seed for x in failures], dtype=np.uint64))
             reasons = [x.reason.encode("utf-8") for x in failures]
@@ -160,16 +182,21 @@ class ShardReader:
         self.shard = int(f.attrs["shard"])
         self.first_index = int(f.attrs["first_index"])
         self.num_requested = int(f.attrs["num_requested"])
+        self.schema_version = int(f.attrs["schema_version"])
         self.indices = self._guard(lambda: f["index"][()])
         self.seeds = self._guard(lambda: f["seed"][()])
         self._point_offsets = self._guard(lambda: f["point_offsets"][()])
         self._cell_offsets = self._guard(lambda: f["cell_offsets"][()])
+        #: (S+1,) offsets into edge_index, None for a schema-1 shard (edges computed when read)
+        self._edge_offsets = self._guard(lambda: f["edge_offsets"][()]) if "edge_offsets" in f else None
         self._boundary_offsets = {name: self._guard(lambda g=g: g["offsets"][()])
                                   for name, g in f.get("boundary", {}).items()}
         #: every dataset of the file by path, looked up once (a lookup costs as much as a small read)
         self._data: dict[str, h5py.Dataset] = {}
         self._guard(lambda: f.visititems(self._remember_dataset))
         self.field_names = sorted(f.get("fields", {}))
+        #: name -> whether the field has a time axis (h5py's ndim costs microseconds a call)
+        self._timed = {name: self._data[f"fields/{name}"].ndim == 3 for name in self.field_names}
         #: name -> (S, ...) parameters and (S, T) frame times (None for steady samples), read at open
         self.params = {name: self._guard(lambda d=d: d[()]) for name, d in f.get("params", {}).items()}
         self.times = self._guard(lambda: f["times"][()]) if "times" in f else None
@@ -182,24 +209,31 @@ class ShardReader:
         """Run ``read``; HDF5 errors from a damaged file become `DatasetError` naming it."""
         try:
             return read()
+        except DatasetError:
+            raise
         except (OSError, KeyError, ValueError, RuntimeError) as error:
             raise DatasetError(f"{self.path}: corrupted shard ({error})") from None
 
     def _check_schema(self) -> None:
         f = self._file
         version = f.attrs.get("schema_version")
-        if version != SCHEMA_VERSION:
-            raise DatasetError(f"{self.path}: schema version {version}, this meshsim reads {SCHEMA_VERSION}")
-        missing = [name for name in _REQUIRED if name not in f]
+        if version not in READABLE_SCHEMAS:
+            raise DatasetError(f"{self.path}: schema version {version}, this meshsim reads versions "
+                               f"{', '.join(map(str, READABLE_SCHEMAS))}")
+        offsets = ["point_offsets", "cell_offsets"] + (["edge_offsets"] if version >= 2 else [])
+        missing = [name for name in (*_REQUIRED, *offsets) if name not in f]
         if missing:
             raise DatasetError(f"{self.path}: not a meshsim shard, missing {missing}")
         count = len(f["index"])
-        if len(f["seed"]) != count or len(f["point_offsets"]) != count + 1 or len(f["cell_offsets"]) != count + 1:
+        if len(f["seed"]) != count or any(len(f[name]) != count + 1 for name in offsets):
             raise DatasetError(f"{self.path}: index, seed and offsets disagree on the sample count")
         if count:
-            for name in ("points", "cells", "node_type"):
+            for name in ("points", "cells", "node_type") + (("edge_index",) if version >= 2 else ()):
                 if name not in f:
                     raise DatasetError(f"{self.path}: not a meshsim shard, missing {name!r}")
+            if version >= 2 and f["edge_index"].shape != (2, int(f["edge_offsets"][-1])):
+                raise DatasetError(f"{self.path}: edge_index of shape {f['edge_index'].shape} does not "
+                                   f"match the edge offsets")
             nodes, cells = int(f["point_offsets"][-1]), int(f["cell_offsets"][-1])
             wrong = [name for name, n in [("points", nodes), ("node_type", nodes), ("cells", cells)]
                      + [(f"fields/{k}", nodes) for k in f.get("fields", {})] if len(f[name]) != n]
@@ -257,11 +291,17 @@ class ShardReader:
         values = {}
         for name in fields:
             field = data[f"fields/{name}"]
-            values[name] = np.moveaxis(field[a:b, frames], 1, 0) if field.ndim == 3 else field[a:b]
-        return Sample(points=data["points"][a:b], cells=data["cells"][c:d], boundary=boundary,
+            values[name] = np.moveaxis(field[a:b, frames], 1, 0) if self._timed[name] else field[a:b]
+        cells = data["cells"][c:d]
+        if self._edge_offsets is None:
+            edge_index = mesh_edge_index(cells, b - a)
+        else:
+            e, g = self._edge_offsets[i:i + 2]
+            edge_index = data["edge_index"][:, e:g]
+        return Sample(points=data["points"][a:b], cells=cells, boundary=boundary,
                       node_type=data["node_type"][a:b], fields=values,
                       params={name: v[i] for name, v in self.params.items()},
-                      times=None if self.times is None else self.times[i, frames])
+                      times=None if self.times is None else self.times[i, frames], edge_index=edge_index)
 
 
 def write_json_atomic(path: Path, data: dict) -> None:

@@ -1,8 +1,14 @@
-"""`verify`: check a dataset folder's shards against its meta.json (checksums and schema)."""
+"""`verify`: check a dataset folder's shards against its meta.json (checksums and schema).
+
+Shards of every readable schema version pass (`meshsim.data.store.READABLE_SCHEMAS`): a dataset
+generated before edges were stored (schema 1) verifies as it did."""
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
+from ..graph.mesh_edges import mesh_edge_index
 from .errors import DatasetError
 from .store import ShardReader, read_meta, sha256_file
 
@@ -30,6 +36,9 @@ def _shard_problems(reader: ShardReader, record: dict, meta: dict) -> list[str]:
                         f"dim {meta['dim']}, {meta['nodes_per_cell']} nodes per cell")
     if sorted(sample.params) != sorted(meta["params"]):
         problems.append(f"has params {sorted(sample.params)}, meta.json lists {sorted(meta['params'])}")
+    edges = mesh_edge_index(sample.cells, sample.num_nodes)
+    if reader.schema_version >= 2 and not np.array_equal(sample.edge_index, edges):
+        problems.append("stored edge_index of its first sample differs from the edges of its cells")
     return problems
 
 

@@ -25,6 +25,10 @@ from .errors import GraphError
 
 FieldLayout = list[tuple[str, tuple[int, ...]]]
 
+#: torch dtypes that numpy casts to with the same rounding (float16 is left to torch: it may round
+#: double -> half through float)
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
 
 def _node_first(name: str, value, num_nodes: int, time_major: bool) -> np.ndarray:
     """``value`` as an (N, ...) array; a 3D ``value`` is (T, N, c) when ``time_major``."""
@@ -40,14 +44,18 @@ def _node_first(name: str, value, num_nodes: int, time_major: bool) -> np.ndarra
     return array
 
 
+def node_first_fields(fields: Mapping[str, object], num_nodes: int) -> dict[str, np.ndarray]:
+    """Node-first arrays (N, ...) of a dict name -> array (N,), (N, c) or (T, N, c)."""
+    return {str(name): _node_first(str(name), value, num_nodes, time_major=True) for name, value in fields.items()}
+
+
 def select_fields(mesh: Mesh, fields: Sequence[str] | Mapping[str, object] | str) -> dict[str, np.ndarray]:
     """Node-first arrays of the selected fields: names of ``mesh.point_data`` or a dict
     name -> array (N,), (N, c) or (T, N, c)."""
     if isinstance(fields, str):
         fields = [fields]
     if isinstance(fields, Mapping):
-        return {str(name): _node_first(str(name), value, mesh.num_points, time_major=True)
-                for name, value in fields.items()}
+        return node_first_fields(fields, mesh.num_points)
     missing = [name for name in fields if name not in mesh.point_data]
     if missing:
         raise GraphError(f"fields {missing} are not in the mesh's point_data {sorted(mesh.point_data)}")
@@ -59,7 +67,11 @@ def stack_fields(arrays: Mapping[str, np.ndarray], dtype: torch.dtype) -> tuple[
     if not arrays:
         raise GraphError("no fields selected; pass None instead of an empty selection")
     columns = [array.reshape(array.shape[0], -1) for array in arrays.values()]
-    matrix = torch.from_numpy(np.concatenate(columns, axis=1)).to(dtype)
+    numpy_dtype = _NUMPY_DTYPES.get(dtype)
+    if numpy_dtype is None:
+        matrix = torch.from_numpy(np.concatenate(columns, axis=1)).to(dtype)
+    else:  # cast while concatenating: one copy instead of two, the same values as torch's cast
+        matrix = torch.from_numpy(np.concatenate(columns, axis=1, dtype=numpy_dtype, casting="unsafe"))
     return matrix, [(name, tuple(int(n) for n in array.shape[1:])) for name, array in arrays.items()]
 
 

@@ -1,4 +1,5 @@
-"""`Mesh` -> torch_geometric `Data` graph."""
+"""`Mesh` -> torch_geometric `Data` graph (`from_mesh`), and the same graph from a mesh's arrays
+with its node types and edges known (`from_arrays`, for stored samples)."""
 from __future__ import annotations
 
 from typing import Mapping, Sequence
@@ -10,19 +11,53 @@ from torch_geometric.data import Data
 from ..mesh import Mesh
 from .edges import edge_attributes, mesh_edge_index
 from .errors import GraphError
-from .fields import select_fields, stack_fields
+from .fields import node_first_fields, select_fields, stack_fields
 from .node_types import node_types
 
 Fields = Sequence[str] | Mapping[str, object] | str | None
 
 
-def _boundary_tensors(mesh: Mesh) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Named boundary facets as ((k-1, F) node ids, (F,) boundary ids, names)."""
-    names = list(mesh.boundary)
-    facets = [mesh.boundary[name] for name in names]
+def _boundary_tensors(boundary: Mapping[str, np.ndarray], k: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Named boundary facets of k-node cells as ((k-1, F) node ids, (F,) boundary ids, names)."""
+    names = list(boundary)
+    facets = [np.asarray(boundary[name], dtype=np.int64) for name in names]
     ids = np.repeat(np.arange(len(names), dtype=np.int64), [len(f) for f in facets])
-    stacked = np.concatenate(facets) if facets else np.empty((0, mesh.cells.shape[1] - 1), dtype=np.int64)
+    stacked = np.concatenate(facets) if facets else np.empty((0, k - 1), dtype=np.int64)
     return torch.from_numpy(stacked.T.copy()), torch.from_numpy(ids), names
+
+
+def _tensor(array: np.ndarray, dtype) -> torch.Tensor:
+    """``array`` as a tensor of numpy ``dtype``, sharing its memory when it is writable and of
+    that dtype already (torch tensors must not view read-only arrays)."""
+    array = np.asarray(array)
+    if array.dtype != dtype or not array.flags.writeable:
+        array = np.array(array, dtype=dtype)
+    return torch.from_numpy(array)
+
+
+def _graph(points: np.ndarray, cells: np.ndarray, boundary: Mapping[str, np.ndarray], node_type: np.ndarray,
+           edge_index: np.ndarray, inputs: dict | None, outputs: dict | None, dtype: torch.dtype) -> Data:
+    """The graph of `from_mesh` from its parts; ``inputs``/``outputs`` are node-first fields."""
+    cells = np.asarray(cells, dtype=np.int64)
+    pos = _tensor(points, np.float64)
+    pos_learn = pos.to(dtype)
+    edge_index = _tensor(edge_index, np.int64)
+    boundary_facet_index, boundary_id, boundary_names = _boundary_tensors(boundary, cells.shape[1])
+    data = Data(
+        pos=pos_learn,
+        pos64=pos,
+        edge_index=edge_index,
+        edge_attr=edge_attributes(pos_learn, edge_index),
+        face=torch.from_numpy(cells.T.copy()),
+        node_type=_tensor(node_type, np.int64),
+        boundary_facet_index=boundary_facet_index,
+        boundary_id=boundary_id,
+        boundary_names=boundary_names,
+    )
+    for key, arrays in (("x", inputs), ("y", outputs)):
+        if arrays is not None:
+            data[key], data[f"{key}_fields"] = stack_fields(arrays, dtype)
+    return data
 
 
 def from_mesh(mesh: Mesh, fields: Fields = None, node_type_map: Mapping[str, int] | None = None,
@@ -63,23 +98,43 @@ def from_mesh(mesh: Mesh, fields: Fields = None, node_type_map: Mapping[str, int
     if not isinstance(mesh, Mesh):
         raise GraphError(f"from_mesh takes a meshsim Mesh, got {type(mesh).__name__}; "
                          "convert scikit-fem meshes with Mesh.from_skfem")
-    pos = torch.from_numpy(np.array(mesh.points, dtype=np.float64))
-    pos_learn = pos.to(dtype)
-    edge_index = torch.from_numpy(mesh_edge_index(mesh.cells, mesh.num_points))
-    boundary_facet_index, boundary_id, boundary_names = _boundary_tensors(mesh)
-    data = Data(
-        pos=pos_learn,
-        pos64=pos,
-        edge_index=edge_index,
-        edge_attr=edge_attributes(pos_learn, edge_index),
-        face=torch.from_numpy(mesh.cells.T.copy()),
-        node_type=torch.from_numpy(node_types(mesh, node_type_map)),
-        boundary_facet_index=boundary_facet_index,
-        boundary_id=boundary_id,
-        boundary_names=boundary_names,
-    )
-    for key, selection in (("x", fields), ("y", targets)):
-        if selection is not None:
-            matrix, layout = stack_fields(select_fields(mesh, selection), dtype)
-            data[key], data[f"{key}_fields"] = matrix, layout
-    return data
+    inputs, outputs = (None if selection is None else select_fields(mesh, selection)
+                       for selection in (fields, targets))
+    return _graph(mesh.points, mesh.cells, mesh.boundary, node_types(mesh, node_type_map),
+                  mesh_edge_index(mesh.cells, mesh.num_points), inputs, outputs, dtype)
+
+
+def from_arrays(points: np.ndarray, cells: np.ndarray, boundary: Mapping[str, np.ndarray], node_type: np.ndarray,
+                edge_index: np.ndarray | None = None, *, fields: Mapping[str, object] | None = None,
+                targets: Mapping[str, object] | None = None, dtype: torch.dtype = torch.float32) -> Data:
+    """The graph `from_mesh` gives, from a mesh's arrays with its node types (and edges) known.
+
+    For meshes already checked, such as the samples of a dataset store, which keeps node types
+    and edges: the mesh is not validated and the stored edges skip the edge sort. The result
+    equals ``from_mesh(Mesh(points, cells, boundary), fields, dtype=dtype, targets=targets)``
+    attribute by attribute when ``node_type`` is that mesh's `node_types` and ``edge_index`` its
+    `mesh_edge_index`.
+
+    Args:
+        points: (N, dim) float64 node coordinates.
+        cells: (M, k) int64 simplex cells.
+        boundary: name -> (F, k-1) int64 facets, in the order ``boundary_names`` will have.
+        node_type: (N,) int64 `NodeType` codes.
+        edge_index: (2, E) int64 directed edges sorted by target then source, as
+            `mesh_edge_index` gives (not checked); computed from ``cells`` when None.
+        fields, targets: dicts name -> array (N,), (N, c) or (T, N, c), as for `from_mesh`.
+        dtype: floating dtype of ``pos``, ``edge_attr``, ``x`` and ``y``.
+
+    ``pos64``, ``node_type`` and ``edge_index`` share memory with the given arrays when these are
+    writable and of the graph's dtype (float64, int64): pass copies to keep them apart.
+    """
+    num_nodes = len(points)
+    if edge_index is None:
+        edge_index = mesh_edge_index(cells, num_nodes)
+    elif np.ndim(edge_index) != 2 or np.shape(edge_index)[0] != 2:
+        raise GraphError(f"edge_index has shape {np.shape(edge_index)}, expected (2, E)")
+    if np.shape(node_type) != (num_nodes,):
+        raise GraphError(f"node_type has shape {np.shape(node_type)}, expected ({num_nodes},) for {num_nodes} points")
+    inputs, outputs = (None if selection is None else node_first_fields(selection, num_nodes)
+                       for selection in (fields, targets))
+    return _graph(points, cells, boundary, node_type, edge_index, inputs, outputs, dtype)

@@ -20,7 +20,6 @@ from ..data import DatasetError, MeshDataset
 from ..graph import NUM_NODE_TYPES
 from ..nn import MeshGraphNet
 from .losses import MeshGraphNetLoss
-from .metrics import rmse, rollout_rmse
 from .rollouts import RolloutResult, rollout
 
 
@@ -147,34 +146,40 @@ def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, hor
     count = dataset.num_samples if max_trajectories is None else min(max_trajectories, dataset.num_samples)
     if count == 0:
         raise DatasetError(f"{dataset.folder}: split {dataset.split!r} has no trajectories to evaluate")
-    one_step, predictions, truths, firsts = [], [], [], []
+    # meshes differ between trajectories: sum squared errors and entries per trajectory
+    sums = dict.fromkeys(("one_step", "rollout_h", "rollout_full", "persistence_h", "persistence_full"), 0.0)
+    counts = dict.fromkeys(sums, 0)
+    largest, finite, h = 0.0, True, min(horizon, dataset.meta["num_steps"] - 1)
     for i in range(count):
-        one_step.append(one_step_errors(model, dataset, layout, i))
+        one_step = one_step_errors(model, dataset, layout, i)
         result = rollout_trajectory(model, dataset, layout, i)
-        predictions.append(result.prediction)
-        truths.append(result.truth)
-        firsts.append(result.graph.x.expand_as(result.truth))
-    h = min(horizon, len(truths[0]))
-    prediction, truth, persistence = torch.stack(predictions), torch.stack(truths), torch.stack(firsts)
-    per_step = lambda a, b: rollout_rmse(a.transpose(0, 1), b.transpose(0, 1), h)  # noqa: E731
-    return {
-        "one_step_rmse": float(torch.cat(one_step).mean().sqrt()),
-        f"rollout_rmse_{h}": per_step(prediction, truth),
-        "rollout_rmse_full": rmse(prediction, truth),
-        f"persistence_rmse_{h}": per_step(persistence, truth),
-        "persistence_rmse_full": rmse(persistence, truth),
-        "horizon": h, "num_trajectories": count,
-        "max_abs_prediction": float(prediction.abs().max()),
-        "finite": bool(torch.isfinite(prediction).all()),
-    }
+        persistence = result.graph.x.expand_as(result.truth)
+        for key, error in (("one_step", one_step), ("rollout_full", (result.prediction - result.truth) ** 2),
+                           ("persistence_full", (persistence - result.truth) ** 2)):
+            sums[key] += float(error.sum())
+            counts[key] += error.numel()
+        for key, predicted in (("rollout_h", result.prediction), ("persistence_h", persistence)):
+            error = (predicted[:h] - result.truth[:h]) ** 2
+            sums[key] += float(error.sum())
+            counts[key] += error.numel()
+        largest = max(largest, float(result.prediction.abs().max()))
+        finite = finite and bool(torch.isfinite(result.prediction).all())
+    value = {key: (sums[key] / counts[key]) ** 0.5 for key in sums}
+    return {"one_step_rmse": value["one_step"], f"rollout_rmse_{h}": value["rollout_h"],
+            "rollout_rmse_full": value["rollout_full"], f"persistence_rmse_{h}": value["persistence_h"],
+            "persistence_rmse_full": value["persistence_full"], "horizon": h, "num_trajectories": count,
+            "max_abs_prediction": largest, "finite": finite}
 
 
 def validation(dataset: MeshDataset, layout: StateLayout, trajectories: Sequence[int] = (0,)):
     """``validate(model)`` for `meshsim.train.train`: rollout RMSE over whole trajectories."""
     def validate(model: MeshGraphNet) -> dict:
-        results = [rollout_trajectory(model, dataset, layout, i) for i in trajectories]
-        return {"rollout_rmse": rmse(torch.stack([r.prediction for r in results]),
-                                     torch.stack([r.truth for r in results]))}
+        squared, entries = 0.0, 0
+        for i in trajectories:
+            result = rollout_trajectory(model, dataset, layout, i)
+            squared += float(((result.prediction - result.truth) ** 2).sum())
+            entries += result.truth.numel()
+        return {"rollout_rmse": (squared / entries) ** 0.5}
     return validate
 
 

@@ -1,13 +1,16 @@
 import pickle
 
+import h5py
 import numpy as np
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
-from meshsim.data import DatasetError, ShardReader, generate
+from meshsim.data import DatasetError, ShardReader, generate, read_meta, sha256_file, verify, write_shard
 from meshsim.data import open as open_dataset
-from meshsim.graph import mesh_edge_index
+from meshsim.data.store import write_json_atomic
+from meshsim.graph import assert_same_graph, from_mesh, mesh_edge_index
+from meshsim.mesh import Mesh
 
 
 @pytest.fixture
@@ -97,3 +100,66 @@ def test_bad_requests_raise_dataset_error(steady, tmp_path_factory):
         open_dataset(steady, targets=["v"])
     with pytest.raises(DatasetError, match="no meta.json"):
         open_dataset(tmp_path_factory.mktemp("empty"))
+
+
+def test_graphs_equal_from_mesh_attribute_by_attribute(steady):
+    with ShardReader(steady / "shard-00001.h5") as reader:
+        assert reader.schema_version == 2
+        sample = reader.sample(1)  # train index 3
+    graph = open_dataset(steady, split="train")[3]
+    expected = from_mesh(Mesh(sample.points, sample.cells, sample.boundary), fields={"k": sample.fields["k"]},
+                         targets={"u": sample.fields["u"]})
+    assert_same_graph(graph, expected, same_keys=False)
+    assert set(graph.keys()) - set(expected.keys()) == {"params", "sample_id"}
+
+
+def test_windows_equal_from_mesh_attribute_by_attribute(trajectories):
+    with ShardReader(trajectories / "shard-00000.h5") as reader:
+        sample = reader.sample(1)  # train index 1
+    graph = open_dataset(trajectories, split="train", history=2, horizon=3)[3]  # window t = 2 of sample 1
+    u = sample.fields["u"]
+    expected = from_mesh(Mesh(sample.points, sample.cells, sample.boundary),
+                         fields={"u": u[1:3], "k": sample.fields["k"]}, targets={"u": u[3:6]})
+    assert_same_graph(graph, expected, same_keys=False)
+    assert set(graph.keys()) - set(expected.keys()) == {"params", "sample_id", "t", "time"}
+
+
+def _downgrade_to_schema_1(folder):
+    """Rewrite every shard of ``folder`` in the previous store schema (no edges), as an older
+    meshsim wrote it, and record the new checksums in meta.json."""
+    meta = read_meta(folder)
+    for record in meta["shards"]:
+        path = folder / record["file"]
+        with ShardReader(path) as reader:
+            samples = [reader.sample(i) for i in range(len(reader))]
+            args = dict(split=reader.split, shard=reader.shard, first_index=reader.first_index,
+                        num_requested=reader.num_requested, indices=reader.indices, seeds=reader.seeds,
+                        failures=reader.failures)
+        record["sha256"] = write_shard(path, samples=samples, schema_version=1, **args)
+    write_json_atomic(folder / "meta.json", meta)
+
+
+def test_datasets_of_schema_1_still_load_and_verify(toy, tmp_path):
+    recipe = toy(train=5, valid=2)
+    generate(recipe, tmp_path / "new", progress=False)
+    generate(recipe, tmp_path / "old", progress=False)
+    _downgrade_to_schema_1(tmp_path / "old")
+    with ShardReader(tmp_path / "old" / "shard-00000.h5") as reader:
+        assert reader.schema_version == 1
+    assert verify(tmp_path / "old") == [] and verify(tmp_path / "new") == []
+    old, new = open_dataset(tmp_path / "old"), open_dataset(tmp_path / "new")
+    for i in range(len(new)):
+        assert_same_graph(old[i], new[i])
+    batch = next(iter(DataLoader(old, batch_size=5, num_workers=0)))
+    assert torch.equal(batch.edge_index, next(iter(DataLoader(new, batch_size=5))).edge_index)
+
+
+def test_verify_finds_stored_edges_that_do_not_match_the_cells(steady):
+    path = steady / "shard-00000.h5"
+    with h5py.File(path, "r+") as f:
+        edges = f["edge_index"][()]
+        f["edge_index"][:, :2] = edges[:, 1::-1]  # swap the first two edges
+    meta = read_meta(steady)
+    meta["shards"][0]["sha256"] = sha256_file(path)
+    write_json_atomic(steady / "meta.json", meta)
+    assert verify(steady) == [f"{path}: stored edge_index of its first sample differs from the edges of its cells"]

@@ -73,3 +73,11 @@ def test_cylinder_flow_obeys_its_boundary_conditions():
     r = float(sample.params["radius"])
     distance = np.linalg.norm(sample.points[np.unique(sample.boundary["cylinder"])] - [cx, cy], axis=1)
     np.testing.assert_allclose(distance, r, rtol=1e-6)
+
+
+def test_cylinder_flow_warmup_drops_the_first_frames():
+    full = _sample("cylinder_flow", h=0.1, h_cylinder=0.05, num_frames=5, save_every=1)
+    late = _sample("cylinder_flow", h=0.1, h_cylinder=0.05, num_frames=3, save_every=1, warmup_frames=2)
+    np.testing.assert_array_equal(late.fields["velocity"], full.fields["velocity"][2:])
+    np.testing.assert_array_equal(late.fields["pressure"], full.fields["pressure"][2:])
+    np.testing.assert_allclose(late.times, full.times[2:])

@@ -1,3 +1,5 @@
+import subprocess
+import sys
 import time
 
 import h5py
@@ -6,6 +8,7 @@ import pytest
 
 from meshsim.data import DatasetError, Sample, ShardReader, sha256_file, write_shard
 from meshsim.data.store import Failure
+from meshsim.graph import mesh_edge_index
 
 
 def _sample(rng, n=7, frames=None):
@@ -111,3 +114,67 @@ def test_sample_checks_field_shapes_and_reports_non_finite_values():
     assert bad.non_finite() == "non-finite values in field 'u' (6 of 6 entries)"
     with pytest.raises(ValueError, match="field 'u' has shape"):
         Sample(sample.points, sample.cells, {}, sample.node_type, {"u": np.zeros(5)})
+
+
+def test_shards_store_each_samples_edges_sorted_by_target(tmp_path):
+    rng = np.random.default_rng(5)
+    samples = [_sample(rng, n) for n in (5, 8, 6)]
+    _write(tmp_path / "s.h5", samples)
+    with h5py.File(tmp_path / "s.h5", "r") as f:
+        assert f.attrs["schema_version"] == 2
+        # a fan of n - 2 triangles has 2n - 3 edges, 4n - 6 directed ones
+        assert f["edge_offsets"][()].tolist() == [0, 14, 40, 58] and f["edge_index"].shape == (2, 58)
+    with ShardReader(tmp_path / "s.h5") as reader:
+        assert reader.schema_version == 2
+        for i, sample in enumerate(samples):
+            edges = reader.sample(i).edge_index
+            assert edges.dtype == np.int64
+            np.testing.assert_array_equal(edges, mesh_edge_index(sample.cells, sample.num_nodes))
+
+
+def test_schema_1_shards_are_read_with_edges_computed_from_the_cells(tmp_path):
+    rng = np.random.default_rng(6)
+    samples = [_sample(rng, n, 3) for n in (7, 5)]
+    write_shard(tmp_path / "old.h5", split="train", shard=0, first_index=0, num_requested=2, samples=samples,
+                indices=[0, 1], seeds=[1, 2], failures=[], schema_version=1)
+    with h5py.File(tmp_path / "old.h5", "r") as f:
+        assert f.attrs["schema_version"] == 1 and "edge_index" not in f and "edge_offsets" not in f
+    with ShardReader(tmp_path / "old.h5") as reader:
+        assert reader.schema_version == 1
+        for i, sample in enumerate(samples):
+            _assert_same(reader.sample(i), sample)
+            np.testing.assert_array_equal(reader.sample(i).edge_index, mesh_edge_index(sample.cells, sample.num_nodes))
+
+
+def test_unknown_schema_versions_and_bad_edges_raise_dataset_error(tmp_path):
+    rng = np.random.default_rng(7)
+    samples = [_sample(rng, 6), _sample(rng, 5)]
+    with pytest.raises(DatasetError, match="cannot write schema version 3"):
+        write_shard(tmp_path / "s.h5", split="train", shard=0, first_index=0, num_requested=2, samples=samples,
+                    indices=[0, 1], seeds=[1, 2], failures=[], schema_version=3)
+    _write(tmp_path / "s.h5", samples)
+    with h5py.File(tmp_path / "s.h5", "r+") as f:
+        edges = f["edge_index"][()]
+        del f["edge_index"]
+        f["edge_index"] = edges[:, :-1]
+    with pytest.raises(DatasetError, match="s.h5: edge_index of shape \\(2, 31\\) does not match the edge offsets"):
+        ShardReader(tmp_path / "s.h5")
+    with h5py.File(tmp_path / "s.h5", "r+") as f:
+        f.attrs["schema_version"] = 3
+    with pytest.raises(DatasetError, match="s.h5: schema version 3, this meshsim reads versions 1, 2"):
+        ShardReader(tmp_path / "s.h5")
+    with pytest.raises(ValueError, match="edge_index has shape \\(3, 2\\)"):
+        Sample(samples[0].points, samples[0].cells, {}, samples[0].node_type, {}, edge_index=np.zeros((3, 2)))
+
+
+def test_writing_a_shard_does_not_import_torch(tmp_path):
+    """Generation workers store edges without paying for importing torch."""
+    code = ("import sys, numpy as np\n"
+            "from meshsim.data import Sample, write_shard\n"
+            "s = Sample(np.random.rand(4, 2), [[0, 1, 2], [1, 3, 2]], {}, np.zeros(4), {'u': np.zeros(4)})\n"
+            f"write_shard({str(tmp_path / 's.h5')!r}, split='train', shard=0, first_index=0, num_requested=1,\n"
+            "            samples=[s], indices=[0], seeds=[0], failures=[])\n"
+            "assert 'torch' not in sys.modules, 'torch was imported'\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+    with ShardReader(tmp_path / "s.h5") as reader:
+        assert reader.sample(0).edge_index.shape == (2, 10)

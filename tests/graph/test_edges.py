@@ -116,3 +116,11 @@ def test_line_neighbour_edges_stop_at_the_ends():
     assert line_neighbour_edges(200, 3).shape == (2, 200 * 6 - 2 * (1 + 2 + 3))
     with pytest.raises(ValueError, match="neighbours >= 1"):
         line_neighbour_edges(5, 0)
+
+
+def test_edge_lists_need_no_torch_and_keep_their_old_module_names():
+    from meshsim.graph import edges, line_neighbour_edges, mesh_edges
+
+    assert edges.mesh_edge_index is mesh_edges.mesh_edge_index is mesh_edge_index
+    assert edges.line_neighbour_edges is line_neighbour_edges
+    assert "torch" not in mesh_edges.__dict__

@@ -6,7 +6,8 @@ from torch_geometric.data import Batch
 from torch_geometric.utils import is_undirected
 
 from meshsim import Mesh
-from meshsim.graph import GraphError, NodeType, from_mesh, to_mesh
+from meshsim.graph import (GraphError, NodeType, assert_same_graph, from_arrays, from_mesh, mesh_edge_index,
+                           node_types, to_mesh)
 
 
 def test_attributes_shapes_and_dtypes(any_mesh):
@@ -67,3 +68,50 @@ def test_batch_offsets_node_indices_and_keeps_names(square):
     for name, facets in big.boundary.items():
         np.testing.assert_array_equal(back.boundary[name], facets)
     np.testing.assert_array_equal(back.point_data["s"], big.point_data["s"])
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_from_arrays_gives_from_meshs_graph(any_mesh, dtype):
+    fields = {"p": any_mesh.point_data["p"], "h": any_mesh.point_data["h"].transpose(1, 0, 2)}  # (T, N, c)
+    targets = {"u": any_mesh.point_data["u"]}
+    expected = from_mesh(any_mesh, fields=fields, targets=targets, dtype=dtype)
+    node_type = node_types(any_mesh)
+    edges = mesh_edge_index(any_mesh.cells, any_mesh.num_points)
+    for edge_index in (edges, None):
+        graph = from_arrays(any_mesh.points, any_mesh.cells, any_mesh.boundary, node_type, edge_index,
+                            fields=fields, targets=targets, dtype=dtype)
+        assert_same_graph(graph, expected)
+    assert_same_graph(from_arrays(any_mesh.points, any_mesh.cells, any_mesh.boundary, node_type),
+                       from_mesh(any_mesh))
+
+
+def test_from_arrays_shares_writable_arrays_and_copies_read_only_ones(square):
+    points, edges, node_type = square.points.copy(), mesh_edge_index(square.cells, 25), node_types(square)
+    graph = from_arrays(points, square.cells, square.boundary, node_type, edges)
+    assert np.shares_memory(graph.pos64.numpy(), points) and np.shares_memory(graph.edge_index.numpy(), edges)
+    graph = from_arrays(square.points, square.cells, square.boundary, node_type.astype(np.int32), edges)
+    assert not np.shares_memory(graph.pos64.numpy(), square.points) and graph.node_type.dtype == torch.int64
+
+
+def test_from_arrays_names_bad_shapes(square):
+    node_type = node_types(square)
+    with pytest.raises(GraphError, match="edge_index has shape \\(3, 4\\), expected \\(2, E\\)"):
+        from_arrays(square.points, square.cells, square.boundary, node_type, np.zeros((3, 4), np.int64))
+    with pytest.raises(GraphError, match="node_type has shape \\(24,\\), expected \\(25,\\)"):
+        from_arrays(square.points, square.cells, square.boundary, node_type[1:])
+    with pytest.raises(GraphError, match="field 'u' has shape \\(3,\\)"):
+        from_arrays(square.points, square.cells, square.boundary, node_type, fields={"u": np.zeros(3)})
+
+
+def test_assert_same_graph_names_the_differing_attribute():
+    from torch_geometric.data import Data
+
+    a = Data(x=torch.zeros(3, 1), pos=torch.ones(3, 2))
+    assert_same_graph(a, a.clone())
+    with pytest.raises(AssertionError, match="attribute 'x' differs"):
+        assert_same_graph(Data(x=torch.ones(3, 1), pos=a.pos), a)
+    with pytest.raises(AssertionError, match="attribute 'x' differs"):
+        assert_same_graph(Data(x=a.x.double(), pos=a.pos), a)  # same values, other dtype
+    with pytest.raises(AssertionError, match="attributes differ"):
+        assert_same_graph(Data(x=a.x), a)
+    assert_same_graph(Data(x=a.x, pos=a.pos, extra=1), a, same_keys=False)

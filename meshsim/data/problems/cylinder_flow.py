@@ -26,6 +26,8 @@ class CylinderFlowParams:
     dt: float = number(0.02, 1e-5, 1.0, "time step (s)")
     num_frames: int = number(11, 2, 100_000, "saved frames, the initial state first")
     save_every: int = number(2, 1, 1000, "time steps between saved frames")
+    warmup_frames: int = number(0, 0, 100_000, "frames simulated and dropped before the first saved one "
+                                                "(lets the wake develop from the Stokes start)")
     mean_inflow: tuple = interval((0.5, 1.5), 0.0, 10.0, "mean inflow speed U_mean (m/s)")
     center_x: tuple = interval((0.15, 0.35), 0.1, 1.5, "cylinder centre x (m)")
     center_y: tuple = interval((0.15, 0.26), 0.08, 0.33, "cylinder centre y (m)")
@@ -52,10 +54,11 @@ def sample_cylinder_flow(params: CylinderFlowParams, rng: np.random.Generator) -
         y = x[1]
         return np.stack([6.0 * speed * y * (_HEIGHT - y) / _HEIGHT**2, np.zeros_like(y)])
 
-    steps = (params.num_frames - 1) * params.save_every
+    steps = (params.warmup_frames + params.num_frames - 1) * params.save_every
     flow = navier_stokes(mesh, params.nu, dt=params.dt, t_end=steps * params.dt,
                          inflow={"inlet": parabolic_inflow}, no_slip=("walls", "cylinder"),
                          save_every=params.save_every)
-    return make_sample(mesh, {"velocity": flow.velocity, "pressure": flow.pressure[:, :, None]},
+    kept = slice(params.warmup_frames, None)
+    return make_sample(mesh, {"velocity": flow.velocity[kept], "pressure": flow.pressure[kept, :, None]},
                        {"mean_inflow": speed, "center": [cx, cy], "radius": radius,
-                        "reynolds": speed * 2 * radius / params.nu}, times=flow.times)
+                        "reynolds": speed * 2 * radius / params.nu}, times=flow.times[kept])
