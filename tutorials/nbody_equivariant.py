@@ -167,7 +167,7 @@ def train(name: str, splits: dict[str, Split], budget: Budget, seed: int, log) -
     schedule = (torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs * per_epoch)
                 if budget.cosine else None)
     generator = torch.Generator().manual_seed(seed)
-    best = {"valid_mse": math.inf, "test_mse": math.nan, "best_epoch": 0}
+    best = {"valid_mse": math.inf, "test_mse": math.nan, "best_epoch": 0, "stopped_epoch": None}
     start = time.perf_counter()
     for epoch in range(1, epochs + 1):
         model.train()
@@ -176,10 +176,17 @@ def train(name: str, splits: dict[str, Split], budget: Budget, seed: int, log) -
             data = make_batch(train_split, order[b * budget.batch_size:(b + 1) * budget.batch_size])
             optimizer.zero_grad()
             loss = torch.mean((model(data) - data.y) ** 2)
+            if not torch.isfinite(loss):  # the weights are spoilt: keep the best epoch's numbers, stop
+                break
             loss.backward()
             optimizer.step()
             if schedule is not None:
                 schedule.step()
+        if not torch.isfinite(loss):
+            best["stopped_epoch"] = epoch
+            log(f"  {name} epoch {epoch:5d}  loss {loss.item()}: stopped; best test "
+                f"{best['test_mse']:.5f} (epoch {best['best_epoch']})")
+            break
         if epoch % budget.eval_every == 0 or epoch == epochs:
             valid = evaluate(model, splits["valid"])
             if valid < best["valid_mse"]:
