@@ -30,7 +30,8 @@ from _tutorial_cli import start, tutorial_parser, write_results
 
 from meshsim.graph import line_neighbour_edges
 from meshsim.nn import MPPDE
-from meshsim.sim import E1, CombinedEquation, Forcing, cell_centres, coarsen, solve_combined_equation
+from meshsim.sim import (E1, CombinedEquation, Forcing, cell_centres, coarsen, solve_combined_equation,
+                         spectral_subsample)
 from meshsim.train import MPPDELoss, TrainConfig, accumulated_error, train
 from meshsim.train.mppde_task import rollout_from_window
 
@@ -92,11 +93,12 @@ def predicted_frames(model: MPPDE, test: list[Data], num_frames: int) -> tuple[t
     return rollout_from_window(model, test, num_frames), seconds
 
 
-def weno_baseline(test_u: np.ndarray, forcing: Forcing, nx: int, first: int) -> tuple[np.ndarray, float]:
-    """WENO5 run directly at nx from the coarsened initial state: frames from ``first`` on, and
+def weno_baseline(test_u: np.ndarray, forcing: Forcing, nx: int, first: int,
+                  coarse=coarsen) -> tuple[np.ndarray, float]:
+    """WENO5 run directly at nx from the coarse initial state: frames from ``first`` on, and
     seconds per trajectory (timed on one trajectory)."""
     factor = REFERENCE_NX // nx
-    u0 = coarsen(test_u[:, 0], factor)
+    u0 = coarse(test_u[:, 0], factor)
     one = Forcing(*(getattr(forcing, n)[0] for n in ("amplitudes", "omegas", "phases", "wavenumbers")))
     began = time.perf_counter()
     solve_combined_equation(CombinedEquation(1.0), one, nx, E1.t_end, u0=u0[0])
@@ -105,7 +107,12 @@ def weno_baseline(test_u: np.ndarray, forcing: Forcing, nx: int, first: int) -> 
     return u[:, first:], seconds
 
 
-def run(budget: Budget, out: Path, seed: int) -> dict:
+#: how the coarse grids are made from the nx = 200 reference
+COARSE_DATA = {"average": coarsen, "spectral": spectral_subsample}
+
+
+def run(budget: Budget, out: Path, seed: int, coarse_data: str = "average") -> dict:
+    coarse = COARSE_DATA[coarse_data]
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     began = time.perf_counter()
@@ -113,11 +120,11 @@ def run(budget: Budget, out: Path, seed: int) -> dict:
     _, test_u, test_forcing = generate(budget.num_test, rng)
     dt, tw = float(times[1] - times[0]), budget.time_window
     print(f"generated {budget.num_train} + {budget.num_test} trajectories in {time.perf_counter() - began:.0f} s")
-    results = {"budget": dataclasses.asdict(budget), "seed": seed, "resolutions": {}}
+    results = {"budget": dataclasses.asdict(budget), "seed": seed, "coarse_data": coarse_data, "resolutions": {}}
     for nx in budget.resolutions:
         factor = REFERENCE_NX // nx
-        train_graphs = graphs(coarsen(train_u, factor), budget.neighbours)
-        test_graphs = graphs(coarsen(test_u, factor), budget.neighbours)
+        train_graphs = graphs(coarse(train_u, factor), budget.neighbours)
+        test_graphs = graphs(coarse(test_u, factor), budget.neighbours)
         model = MPPDE(tw, num_params=0, dt=dt, hidden_dim=budget.hidden_dim, num_layers=budget.num_layers,
                       domain_length=LENGTH, t_max=E1.t_end)
         config = TrainConfig(steps=budget.steps, batch_size=budget.batch_size, lr=budget.lr,
@@ -130,8 +137,8 @@ def run(budget: Budget, out: Path, seed: int) -> dict:
         train_s = time.perf_counter() - trained
         predicted, mp_pde_s = predicted_frames(model, test_graphs, len(times))
         truth = torch.stack([g.u.T for g in test_graphs])[:, 2 * tw:2 * tw + predicted.shape[1]]
-        weno, weno_s = weno_baseline(test_u, test_forcing, nx, 2 * tw)
-        coarse_truth = coarsen(test_u, factor)[:, 2 * tw:]
+        weno, weno_s = weno_baseline(test_u, test_forcing, nx, 2 * tw, coarse)
+        coarse_truth = coarse(test_u, factor)[:, 2 * tw:]
         results["resolutions"][nx] = {
             "mp_pde": accumulated_error(predicted, truth),
             "weno5": accumulated_error(torch.from_numpy(weno), torch.from_numpy(coarse_truth)),
@@ -154,9 +161,17 @@ def table(results: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    args = tutorial_parser(__doc__.splitlines()[0], "mppde-out").parse_args(argv)
+    parser = tutorial_parser(__doc__.splitlines()[0], "mppde-out")
+    parser.add_argument("--coarse-data", choices=sorted(COARSE_DATA), default="average",
+                        help="coarse grids as exact cell averages (the issue's protocol) or as low-passed "
+                             "point values (closer to the paper's filtered, subsampled data)")
+    parser.add_argument("--resolutions", type=lambda text: tuple(int(v) for v in text.split(",")),
+                        help="comma list of nx to run (default: the budget's, 100,50,40)")
+    args = parser.parse_args(argv)
     budget = BUDGETS[start(args)]
-    results = run(budget, args.out, args.seed)
+    if args.resolutions:
+        budget = dataclasses.replace(budget, resolutions=args.resolutions)
+    results = run(budget, args.out, args.seed, args.coarse_data)
     print(table(results))
     write_results(args.out, results)
     return results

@@ -107,3 +107,16 @@ def test_bad_grid_rejected():
         solve_combined_equation(CombinedEquation(), Forcing.none(), 5, 1.0)
     with pytest.raises(ValueError, match="u0 has 3 cells, expected nx=8"):
         solve_combined_equation(CombinedEquation(), Forcing.none(), 8, 1.0, u0=np.zeros(3))
+
+
+def test_spectral_subsample_is_exact_for_resolved_modes():
+    from meshsim.sim import cell_centres, spectral_subsample
+
+    x_fine, x_coarse = cell_centres(200, 16.0), cell_centres(50, 16.0)
+    wave = lambda x: 0.3 + np.sin(2 * np.pi * 3 * x / 16.0 + 0.4) - 0.5 * np.cos(2 * np.pi * 11 * x / 16.0)  # noqa: E731
+    np.testing.assert_allclose(spectral_subsample(wave(x_fine)[None], 4)[0], wave(x_coarse), atol=1e-12)
+    # a mode the coarse grid cannot resolve is removed, not aliased
+    fast = np.sin(2 * np.pi * 40 * x_fine / 16.0)
+    np.testing.assert_allclose(spectral_subsample(fast, 4), 0.0, atol=1e-12)
+    with pytest.raises(ValueError, match="cannot subsample 200 cells by a factor of 3"):
+        spectral_subsample(fast, 3)
