@@ -81,17 +81,17 @@ def _train_meshgraphnet(out: Path, steps: int = 300) -> dict:
     steps -> rollout RMSE against the persistence baseline, a loss curve and a rollout GIF."""
     import torch
 
-    from .data import Recipe, generate, load_recipe
+    from .data import generate, load_recipe
     from .train import TrainConfig, train
     from .train.mgn_task import MeshGraphNetSettings, MeshGraphNetTask
     from .viz import animate_rollout
 
     t0 = _step("MeshGraphNet: cylinder_flow, 5 trajectories of 10 frames, a small model")
-    table = load_recipe("cylinder_flow").to_dict()
-    table["params"].update(h=0.1, h_cylinder=0.04, num_frames=10, save_every=1)
-    table["splits"] = {"train": 3, "valid": 1, "test": 1}
+    recipe = load_recipe("cylinder_flow").with_overrides(
+        splits={"train": 3, "valid": 1, "test": 1}, params={"h": 0.1, "h_cylinder": 0.04, "num_frames": 10,
+                                                             "save_every": 1})
     folder = out / "cylinder_flow"
-    generate(Recipe.from_dict(table), folder, progress=False)
+    generate(recipe, folder, progress=False)
     print(f"generated in {time.perf_counter() - t0:.2f} s")
     torch.manual_seed(0)
     task = MeshGraphNetTask(folder, MeshGraphNetSettings(latent_dim=32, num_steps=4, noise_std=0.0))

@@ -26,7 +26,7 @@ from pathlib import Path
 import torch
 from _tutorial_cli import start, tutorial_parser, write_results
 
-from meshsim.data import Recipe, generate, load_recipe
+from meshsim.data import generate, load_recipe
 from meshsim.train import RunFolder, TrainConfig, train
 from meshsim.train.mgn_task import MeshGraphNetSettings, MeshGraphNetTask
 from meshsim.viz import animate_rollout
@@ -68,12 +68,11 @@ BUDGETS = {
 
 def make_dataset(budget: Budget, folder: Path, seed: int, workers: int) -> dict:
     """Generate (or resume) the budget's cylinder_flow dataset; returns its meta."""
-    table = load_recipe("cylinder_flow").to_dict()
-    table["params"].update(num_frames=budget.num_frames, save_every=budget.save_every, h=budget.h,
-                           warmup_frames=budget.warmup_frames)
-    table["splits"] = {"train": budget.num_train, "valid": budget.num_valid, "test": budget.num_test}
-    table["seed"] = seed
-    return generate(Recipe.from_dict(table), folder, workers=workers, progress=False)
+    recipe = load_recipe("cylinder_flow").with_overrides(
+        seed=seed, splits={"train": budget.num_train, "valid": budget.num_valid, "test": budget.num_test},
+        params={"num_frames": budget.num_frames, "save_every": budget.save_every, "h": budget.h,
+                "warmup_frames": budget.warmup_frames})
+    return generate(recipe, folder, workers=workers, progress=False)
 
 
 def run(budget: Budget, out: Path, seed: int, workers: int) -> dict:

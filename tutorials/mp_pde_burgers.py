@@ -33,7 +33,7 @@ from meshsim.nn import MPPDE
 from meshsim.sim import (E1, CombinedEquation, Forcing, cell_centres, coarsen, solve_combined_equation,
                          spectral_subsample)
 from meshsim.train import MPPDELoss, TrainConfig, accumulated_error, train
-from meshsim.train.mppde_task import rollout_from_window
+from meshsim.train.mppde_task import timed_rollout_from_window, window_accumulated_error
 
 PUBLISHED = {100: {"weno5": 2.02, "mp_pde": 1.55}, 50: {"weno5": 6.23, "mp_pde": 1.67},
              40: {"weno5": 9.63, "mp_pde": 1.47}}
@@ -84,15 +84,6 @@ def graphs(u: np.ndarray, neighbours: int) -> list[Data]:
                  edge_index=edge_index, num_nodes=nx) for trajectory in u]
 
 
-def predicted_frames(model: MPPDE, test: list[Data], num_frames: int) -> tuple[torch.Tensor, float]:
-    """Rollout from frames [tw, 2 tw) of every test graph: (B, frames, nx), and seconds per trajectory
-    (timed on one trajectory)."""
-    began = time.perf_counter()
-    rollout_from_window(model, test[:1], num_frames)
-    seconds = time.perf_counter() - began
-    return rollout_from_window(model, test, num_frames), seconds
-
-
 def weno_baseline(test_u: np.ndarray, forcing: Forcing, nx: int, first: int,
                   coarse=coarsen) -> tuple[np.ndarray, float]:
     """WENO5 run directly at nx from the coarse initial state: frames from ``first`` on, and
@@ -135,12 +126,11 @@ def run(budget: Budget, out: Path, seed: int, coarse_data: str = "average") -> d
                        extra_config={"model": {"time_window": tw, "hidden_dim": budget.hidden_dim,
                                                "num_layers": budget.num_layers, "dt": dt, "nx": nx}})
         train_s = time.perf_counter() - trained
-        predicted, mp_pde_s = predicted_frames(model, test_graphs, len(times))
-        truth = torch.stack([g.u.T for g in test_graphs])[:, 2 * tw:2 * tw + predicted.shape[1]]
+        predicted, mp_pde_s = timed_rollout_from_window(model, test_graphs, len(times))
         weno, weno_s = weno_baseline(test_u, test_forcing, nx, 2 * tw, coarse)
         coarse_truth = coarse(test_u, factor)[:, 2 * tw:]
         results["resolutions"][nx] = {
-            "mp_pde": accumulated_error(predicted, truth),
+            "mp_pde": window_accumulated_error(predicted, test_graphs, tw),
             "weno5": accumulated_error(torch.from_numpy(weno), torch.from_numpy(coarse_truth)),
             "mp_pde_s_per_trajectory": mp_pde_s, "weno5_s_per_trajectory": weno_s,
             "train_s": train_s, "steps_per_s": result.step / train_s, "final_loss": result.losses[-1],

@@ -93,15 +93,23 @@ class Recipe:
                                               1, 100_000),
                    description=description)
 
-    def with_overrides(self, num_samples: int | None = None, seed: int | None = None) -> "Recipe":
-        """This recipe with ``num_samples`` in all (shared out in the recipe's split proportions)
-        and/or another base ``seed``."""
+    def with_overrides(self, num_samples: int | None = None, seed: int | None = None, *,
+                       splits: Mapping[str, int] | None = None,
+                       params: Mapping[str, Any] | None = None) -> "Recipe":
+        """This recipe with other ``splits`` (sample counts by split), some ``params`` replaced
+        (validated as in a recipe file; `DatasetError` names a bad key or value), then
+        ``num_samples`` in all (shared out in the split proportions) and/or another base ``seed``."""
         recipe = self
+        if splits is not None or params is not None:
+            table = self.to_dict()
+            table["params"].update(params or {})
+            table["splits"] = dict(splits) if splits is not None else table["splits"]
+            recipe = Recipe.from_dict(table, where=f"{self.name} overrides")
         if seed is not None:
             recipe = dataclasses.replace(recipe, seed=_integer(seed, "seed", 0, 2**63 - 1))
         if num_samples is not None:
             total = _integer(num_samples, "num_samples", 1, _MAX_SAMPLES)
-            recipe = dataclasses.replace(recipe, splits=_scale_splits(self.splits, total))
+            recipe = dataclasses.replace(recipe, splits=_scale_splits(recipe.splits, total))
         return recipe
 
 

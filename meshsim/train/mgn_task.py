@@ -20,6 +20,7 @@ from ..data import DatasetError, MeshDataset
 from ..graph import NUM_NODE_TYPES
 from ..nn import MeshGraphNet
 from .losses import MeshGraphNetLoss
+from .metrics import one_step_rmse
 from .rollouts import RolloutResult, rollout
 
 
@@ -69,9 +70,10 @@ class StateLayout:
 
 def open_split(folder: str | Path, split: str) -> tuple[MeshDataset, StateLayout]:
     """One-step windows (history 1, horizon 1) of a split with the state-only input, and the layout."""
-    probe = MeshDataset(folder, split)
-    layout = StateLayout.of(Path(folder), probe.meta)
-    return MeshDataset(folder, split, transform=StateInput(layout.field_dim)), layout
+    dataset = MeshDataset(folder, split)
+    layout = StateLayout.of(Path(folder), dataset.meta)
+    dataset.transform = StateInput(layout.field_dim)
+    return dataset, layout
 
 
 def prescribed_node_types(dataset: MeshDataset, layout: StateLayout, max_samples: int = 8) -> tuple[int, ...]:
@@ -118,22 +120,6 @@ def rollout_trajectory(model: MeshGraphNet, dataset: MeshDataset, layout: StateL
     return RolloutResult(prediction, truth[:steps], item.graph, times)
 
 
-def one_step_errors(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, i: int) -> torch.Tensor:
-    """Squared errors (T - 1, N, F) of single steps from every true frame of trajectory ``i``."""
-    item = dataset.trajectory(i)
-    state = torch.as_tensor(item.fields[layout.state], dtype=item.graph.x.dtype)
-    was_training = model.training
-    model.eval()
-    errors = []
-    with torch.no_grad():
-        for t in range(len(state) - 1):
-            graph = item.graph.clone()
-            graph.x = state[t]
-            errors.append((model.advance(graph).x - state[t + 1]) ** 2)
-    model.train(was_training)
-    return torch.stack(errors)
-
-
 def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, horizon: int = 50,
              max_trajectories: int | None = None) -> dict:
     """MeshGraphNets' metrics of the state over the split's trajectories, and the persistence
@@ -147,14 +133,13 @@ def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, hor
     if count == 0:
         raise DatasetError(f"{dataset.folder}: split {dataset.split!r} has no trajectories to evaluate")
     # meshes differ between trajectories: sum squared errors and entries per trajectory
-    sums = dict.fromkeys(("one_step", "rollout_h", "rollout_full", "persistence_h", "persistence_full"), 0.0)
+    sums = dict.fromkeys(("rollout_h", "rollout_full", "persistence_h", "persistence_full"), 0.0)
     counts = dict.fromkeys(sums, 0)
     largest, finite, h = 0.0, True, min(horizon, dataset.meta["num_steps"] - 1)
     for i in range(count):
-        one_step = one_step_errors(model, dataset, layout, i)
         result = rollout_trajectory(model, dataset, layout, i)
         persistence = result.graph.x.expand_as(result.truth)
-        for key, error in (("one_step", one_step), ("rollout_full", (result.prediction - result.truth) ** 2),
+        for key, error in (("rollout_full", (result.prediction - result.truth) ** 2),
                            ("persistence_full", (persistence - result.truth) ** 2)):
             sums[key] += float(error.sum())
             counts[key] += error.numel()
@@ -165,7 +150,9 @@ def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, hor
         largest = max(largest, float(result.prediction.abs().max()))
         finite = finite and bool(torch.isfinite(result.prediction).all())
     value = {key: (sums[key] / counts[key]) ** 0.5 for key in sums}
-    return {"one_step_rmse": value["one_step"], f"rollout_rmse_{h}": value["rollout_h"],
+    # the split's windows are ordered by sample: the first count * windows are these trajectories' steps
+    one_step = one_step_rmse(model, (dataset[j] for j in range(count * dataset.windows)))
+    return {"one_step_rmse": one_step, f"rollout_rmse_{h}": value["rollout_h"],
             "rollout_rmse_full": value["rollout_full"], f"persistence_rmse_{h}": value["persistence_h"],
             "persistence_rmse_full": value["persistence_full"], "horizon": h, "num_trajectories": count,
             "max_abs_prediction": largest, "finite": finite}

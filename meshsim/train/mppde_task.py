@@ -91,6 +91,23 @@ def rollout_from_window(model: MPPDE, graphs: list[Data], num_frames: int) -> to
     return frames.reshape(len(frames), len(graphs), -1).permute(1, 0, 2)
 
 
+def timed_rollout_from_window(model: MPPDE, graphs: list[Data], num_frames: int) -> tuple[torch.Tensor, float]:
+    """`rollout_from_window` of every graph, and the seconds one trajectory's rollout takes alone
+    (timed on the first graph)."""
+    began = time.perf_counter()
+    rollout_from_window(model, graphs[:1], num_frames)
+    seconds = time.perf_counter() - began
+    return rollout_from_window(model, graphs, num_frames), seconds
+
+
+def window_accumulated_error(predicted: torch.Tensor, graphs: list[Data], time_window: int) -> float:
+    """MP-PDE's accumulated error of `rollout_from_window` frames (B, F, nx) against the graphs'
+    true frames from 2 tw on."""
+    first = 2 * time_window
+    truth = torch.stack([g.u.T[first:first + predicted.shape[1]] for g in graphs])
+    return accumulated_error(predicted, truth)
+
+
 class MPPDETask:
     """``meshsim train mppde``: MP-PDE on a combined-equation dataset in ``folder``."""
 
@@ -117,18 +134,15 @@ class MPPDETask:
 
         def validate(model: MPPDE) -> dict:
             predicted = rollout_from_window(model, data.graphs, len(data.times))
-            return {"accumulated_error": _accumulated(predicted, data.graphs, model.time_window)}
+            return {"accumulated_error": window_accumulated_error(predicted, data.graphs, model.time_window)}
         return validate
 
     def evaluate(self, model: MPPDE, split: str = "test", max_trajectories: int | None = None) -> dict:
         """``accumulated_error`` (mean over trajectories), ``s_per_trajectory`` (one trajectory
         rolled out alone), ``num_trajectories``, ``nx``."""
         data = load_trajectories(self.folder, split, self.settings.neighbours, max_trajectories)
-        began = time.perf_counter()
-        rollout_from_window(model, data.graphs[:1], len(data.times))
-        seconds = time.perf_counter() - began
-        predicted = rollout_from_window(model, data.graphs, len(data.times))
-        return {"accumulated_error": _accumulated(predicted, data.graphs, model.time_window),
+        predicted, seconds = timed_rollout_from_window(model, data.graphs, len(data.times))
+        return {"accumulated_error": window_accumulated_error(predicted, data.graphs, model.time_window),
                 "s_per_trajectory": seconds, "num_trajectories": len(data.graphs), "nx": len(data.graphs[0].pos)}
 
     def example_rollout(self, model: MPPDE, split: str = "valid") -> RolloutResult:
@@ -138,9 +152,3 @@ class MPPDETask:
         first = 2 * model.time_window
         truth = data.graphs[0].u.T[first:first + len(predicted)]
         return RolloutResult(predicted, truth, data.graphs[0], data.times[first:first + len(predicted)])
-
-
-def _accumulated(predicted: torch.Tensor, graphs: list[Data], time_window: int) -> float:
-    first = 2 * time_window
-    truth = torch.stack([g.u.T[first:first + predicted.shape[1]] for g in graphs])
-    return accumulated_error(predicted, truth)

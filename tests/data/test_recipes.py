@@ -72,3 +72,15 @@ def test_num_samples_override_keeps_split_proportions():
     assert recipe.with_overrides(seed=5).seed == 5 and recipe.with_overrides(seed=5).splits == recipe.splits
     with pytest.raises(DatasetError, match="num_samples = 0 is out of range"):
         recipe.with_overrides(num_samples=0)
+
+
+def test_overrides_replace_splits_and_params_and_validate_them():
+    base = load_recipe("darcy_square")
+    recipe = base.with_overrides(splits={"train": 3, "test": 1}, params={"h": 0.2}, seed=7)
+    assert recipe.splits == {"train": 3, "test": 1} and recipe.params.h == 0.2 and recipe.seed == 7
+    assert recipe.params.a_high == base.params.a_high and recipe.problem == base.problem
+    assert base.with_overrides(splits={"train": 3, "test": 1}, num_samples=8).splits == {"train": 6, "test": 2}
+    with pytest.raises(DatasetError, match="darcy_square overrides.*'nope'"):
+        base.with_overrides(params={"nope": 1.0})
+    with pytest.raises(DatasetError, match="train must be at least 1"):
+        base.with_overrides(splits={"test": 2})

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch_geometric.data import Data
 
-from meshsim.data import Recipe, generate, load_recipe
+from meshsim.data import generate, load_recipe
 from meshsim.data import open as open_dataset
 from meshsim.graph import NUM_NODE_TYPES, NodeType
 from meshsim.nn import EquivariantMeshModel, MeshGraphNet, assert_equivariant
@@ -26,11 +26,10 @@ PARAM_NU, PARAM_TRACTION, PARAM_E = 1, slice(2, 4), 4
 def plates(tmp_path_factory):
     """Train and test splits of a tiny, coarse (h = 0.25, about 70 nodes a plate) dataset: with
     3 message-passing layers the right edge's load reaches 3 edges (0.75 of the width 2) inward."""
-    table = load_recipe("elasticity_plate_with_holes").to_dict()
-    table["params"].update(h=0.25)
-    table["splits"] = {"train": 6, "valid": 1, "test": 2}
+    recipe = load_recipe("elasticity_plate_with_holes").with_overrides(
+        splits={"train": 6, "valid": 1, "test": 2}, params={"h": 0.25})
     folder = tmp_path_factory.mktemp("elasticity")
-    generate(Recipe.from_dict(table), folder, progress=False)
+    generate(recipe, folder, progress=False)
     return open_dataset(folder, "train"), open_dataset(folder, "test")
 
 

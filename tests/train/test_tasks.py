@@ -7,7 +7,7 @@ import torch
 from torch_geometric.data import Batch
 
 from meshsim.cli import main
-from meshsim.data import DatasetError, Recipe, generate, load_recipe
+from meshsim.data import DatasetError, generate, load_recipe
 from meshsim.graph import NodeType
 from meshsim.train import accumulated_error, load_run
 from meshsim.train.mgn_task import MeshGraphNetSettings, MeshGraphNetTask
@@ -16,11 +16,8 @@ from meshsim.train.nbody_task import EGNNTask, NBodySettings, mean_squared_error
 
 
 def _generate(tmp_path_factory, name, splits, **params):
-    table = load_recipe(name).to_dict()
-    table["params"].update(params)
-    table["splits"] = splits
     folder = tmp_path_factory.mktemp(name)
-    generate(Recipe.from_dict(table), folder, progress=False)
+    generate(load_recipe(name).with_overrides(splits=splits, params=params), folder, progress=False)
     return folder
 
 
