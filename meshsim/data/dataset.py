@@ -138,18 +138,20 @@ class MeshDataset(Dataset):
         if not 0 <= i < self.num_samples:
             raise IndexError(f"sample {i} out of range for {self.num_samples} samples in split {self.split!r}")
         first = i * self.windows
-        position = int(np.searchsorted(self._starts, first, side="right")) - 1
-        local = (first - int(self._starts[position])) // self.windows
-        sample = self._reader(self.shards[position]["file"]).sample(local, fields=sorted(set(self.inputs + self.targets)))
+        reader, local, _ = self._locate(first)
+        sample = reader.sample(local, fields=sorted(set(self.inputs + self.targets)))
         return Trajectory(self[first], dict(sample.fields), sample.times, dict(sample.params))
+
+    def _locate(self, idx: int) -> tuple[ShardReader, int, int]:
+        """Item ``idx`` as (its shard's reader, sample index in the shard, window offset)."""
+        position = int(np.searchsorted(self._starts, idx, side="right")) - 1
+        local, offset = divmod(int(idx - self._starts[position]), self.windows)
+        return self._reader(self.shards[position]["file"]), local, offset
 
     def get(self, idx: int) -> Data:
         if not 0 <= idx < self.len():
             raise IndexError(f"index {idx} out of range for {self.len()} items")
-        position = int(np.searchsorted(self._starts, idx, side="right")) - 1
-        shard = self.shards[position]
-        local, offset = divmod(int(idx - self._starts[position]), self.windows)
-        reader = self._reader(shard["file"])
+        reader, local, offset = self._locate(idx)
         if not self.meta["trajectory"]:
             return self._steady_graph(reader, local)
         return self._window_graph(reader, local, self.history - 1 + offset)

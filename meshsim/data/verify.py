@@ -36,8 +36,8 @@ def _shard_problems(reader: ShardReader, record: dict, meta: dict) -> list[str]:
                         f"dim {meta['dim']}, {meta['nodes_per_cell']} nodes per cell")
     if sorted(sample.params) != sorted(meta["params"]):
         problems.append(f"has params {sorted(sample.params)}, meta.json lists {sorted(meta['params'])}")
-    edges = mesh_edge_index(sample.cells, sample.num_nodes)
-    if reader.schema_version >= 2 and not np.array_equal(sample.edge_index, edges):
+    if reader.schema_version >= 2 and not np.array_equal(sample.edge_index,
+                                                          mesh_edge_index(sample.cells, sample.num_nodes)):
         problems.append("stored edge_index of its first sample differs from the edges of its cells")
     return problems
 
