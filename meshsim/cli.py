@@ -1,82 +1,62 @@
-"""The ``meshsim`` command: mesh, info, demo, and the subcommands of the lower layers.
-
-    meshsim mesh channel_with_cylinder --h 0.02 -o channel.msh --plot channel.png
-    meshsim info channel.msh
-    meshsim demo --out demo-out
+"""The ``meshsim`` command: `main` parses the command line, sets the thread defaults
+(`meshsim.threads`) before torch or gmsh load OpenMP, and turns the errors of bad input into one
+line on stderr with exit status 2. The subcommands of the lower layers come from their
+``add_commands`` functions.
 """
 from __future__ import annotations
 
 import argparse
 import inspect
 import sys
+import warnings
 from pathlib import Path
 
-CLI_FORMATS = """value formats: tuples as comma lists (--size 1,2,1); vertices "x0,y0,x1,y1,...";
-holes "cx,cy,r;x0,y0,x1,y1,x2,y2" (';' between holes, 3 numbers = circle);
-refine "name:h_min,dist_min,dist_max;name2:..." """
+from . import __version__
+from ._generator_options import GENERATORS, add_generator_parser
+from .threads import set_openmp_environment, use_threads
 
-#: generators offered by ``meshsim mesh``, by name (functions of meshsim.mesh)
-GENERATORS = ("interval", "rectangle", "disk", "polygon", "channel_with_cylinder", "random_domain", "box", "from_geo")
+DESCRIPTION = """Learning simulation on meshes and graphs: make meshes with gmsh, solve PDEs with
+scikit-fem, generate sharded HDF5 datasets, and train and evaluate neural simulators."""
 
+EXAMPLES = """examples:
+  meshsim mesh channel_with_cylinder --h 0.02 -o channel.msh --plot channel.png
+  meshsim info channel.msh
+  meshsim generate cylinder_flow --out data/cyl --workers 2
+  meshsim train mgn --data data/cyl --out runs/mgn --steps 2000 --set latent_dim=64
+  meshsim evaluate runs/mgn
+  meshsim demo --out demo-out
 
-def _parse_points(text: str) -> list[list[float]]:
-    """``"x0,y0,x1,y1,..."`` -> [[x0, y0], [x1, y1], ...]."""
-    values = [float(v) for v in text.split(",")]
-    return [values[i:i + 2] for i in range(0, len(values), 2)]
+Models run with 1 torch thread unless --threads or OMP_NUM_THREADS says otherwise.
+`meshsim COMMAND --help` describes each command."""
 
+THREADS_HELP = ("torch threads (default: OMP_NUM_THREADS if set, else 1, the fastest on a shared machine "
+                "for meshsim's graph sizes)")
 
-def _parse_holes(text: str) -> list:
-    """``"cx,cy,r;x0,y0,x1,y1,x2,y2"``: holes separated by ``;``, each a circle (3 numbers) or a
-    polygon (an even number of coordinates, at least 6)."""
-    holes = []
-    for part in filter(None, text.split(";")):
-        values = [float(v) for v in part.split(",")]
-        holes.append(tuple(values) if len(values) == 3 else _parse_points(part))
-    return holes
-
-
-def _parse_refine(text: str) -> dict:
-    """``"cylinder:0.005,0.05,0.2;walls:..."`` -> {name: (h_min, dist_min, dist_max)}."""
-    refine = {}
-    for part in filter(None, text.split(";")):
-        name, _, values = part.partition(":")
-        refine[name] = tuple(float(v) for v in values.split(","))
-    return refine
+#: errors of bad input or of a failed run that `main` prints as one line (exit status 2); MeshError
+#: and DatasetError are ValueErrors
+ONE_LINE_ERRORS = (ValueError, FileNotFoundError, FileExistsError, NotADirectoryError, PermissionError)
 
 
-#: parsers for generator parameters whose values are not plain numbers
-SPECIAL_PARSERS = {"vertices": _parse_points, "holes": _parse_holes, "refine": _parse_refine,
-                   "seed": int, "path": str}
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions as written; options' help followed by their default where there is one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if (not action.option_strings or action.default in (None, False, [], argparse.SUPPRESS)
+                or "(default" in text or "%(default)" in text):
+            return text
+        return f"{text} (default: %(default)s)"
 
 
-def _parse_value(text: str, default):
-    """Parse a command-line value into the type of the generator parameter's default."""
-    if isinstance(default, bool):
-        return text.lower() in ("1", "true", "yes")
-    if isinstance(default, (tuple, list)):
-        return tuple(float(v) for v in text.split(","))
-    if isinstance(default, int):
-        return int(text)
-    return float(text)
+class Parser(argparse.ArgumentParser):
+    """ArgumentParser whose usage errors are one line on stderr (exit status 2); subcommand
+    parsers are made with the same class, so the whole command shares it."""
 
+    def __init__(self, *args, formatter_class=HelpFormatter, **kwargs):
+        super().__init__(*args, formatter_class=formatter_class, **kwargs)
 
-def _add_generator_parser(sub, name: str, func) -> None:
-    """One ``meshsim mesh NAME`` parser whose options mirror the generator's keyword arguments."""
-    doc = (inspect.getdoc(func) or "").splitlines()
-    parser = sub.add_parser(name, help=doc[0] if doc else name, description=inspect.getdoc(func),
-                            epilog=CLI_FORMATS, formatter_class=argparse.RawDescriptionHelpFormatter)
-    for pname, param in inspect.signature(func).parameters.items():
-        if param.kind not in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
-            continue
-        parse = SPECIAL_PARSERS.get(pname, lambda text, d=param.default: _parse_value(text, d))
-        if param.default is inspect.Parameter.empty:
-            parser.add_argument(pname, type=parse, help=f"{pname} (required)")
-        elif isinstance(param.default, (bool, int, float, str, tuple, list)) or param.default is None:
-            parser.add_argument(f"--{pname}", default=param.default, metavar="VALUE", type=parse,
-                                help=f"default: {param.default!r}")
-    parser.add_argument("-o", "--output", help="write the mesh here (.msh, .vtu, .xdmf, ...)")
-    parser.add_argument("--plot", help="save a PNG of the mesh here")
-    parser.set_defaults(generator=name)
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def _cmd_mesh(args) -> int:
@@ -98,15 +78,9 @@ def _cmd_mesh(args) -> int:
 
 
 def _cmd_info(args) -> int:
-    from .mesh import read
+    from .mesh import describe_file
 
-    mesh = read(args.file)
-    print(mesh)
-    for name, facets in sorted(mesh.boundary.items()):
-        print(f"  boundary {name!r}: {len(facets)} facets, {len(mesh.boundary_nodes(name))} nodes")
-    for kind, data in (("point_data", mesh.point_data), ("cell_data", mesh.cell_data)):
-        for name, value in sorted(data.items()):
-            print(f"  {kind} {name!r}: shape {value.shape}")
+    print(describe_file(args.file))
     return 0
 
 
@@ -135,21 +109,31 @@ def _animate_rollout(*args, **kwargs):
 def build_parser() -> argparse.ArgumentParser:
     from . import mesh as mesh_pkg
 
-    parser = argparse.ArgumentParser(prog="meshsim", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="meshsim", description=DESCRIPTION, epilog=EXAMPLES)
+    parser.add_argument("--version", action="version", version=f"meshsim {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    mesh_parser = sub.add_parser("mesh", help="generate a mesh with gmsh")
-    mesh_sub = mesh_parser.add_subparsers(dest="generator", required=True)
+    mesh_parser = sub.add_parser("mesh", help="generate a mesh with gmsh",
+                                 description="Generate a mesh with gmsh, print its summary, and write it "
+                                             "to a file or a PNG. `meshsim mesh NAME --help` lists a "
+                                             "generator's options.")
+    mesh_sub = mesh_parser.add_subparsers(dest="generator", required=True, metavar="NAME")
     for name in GENERATORS:
-        _add_generator_parser(mesh_sub, name, getattr(mesh_pkg, name))
+        add_generator_parser(mesh_sub, name, getattr(mesh_pkg, name))
     mesh_parser.set_defaults(func=_cmd_mesh)
 
-    info = sub.add_parser("info", help="print the summary of any meshio-readable mesh file")
-    info.add_argument("file")
+    info = sub.add_parser("info", help="print the summary of a mesh file",
+                          description="Print the summary of a mesh file that meshio reads (.msh, .vtu, "
+                                      ".xdmf, ...): counts, element sizes and quality, boundaries, fields.")
+    info.add_argument("file", help="mesh file")
     info.set_defaults(func=_cmd_info)
 
-    demo = sub.add_parser("demo", help="run the end-to-end demo on small defaults")
-    demo.add_argument("--out", default="demo-out")
+    demo = sub.add_parser("demo", help="run the end-to-end demo on small defaults",
+                          description="Mesh the DFG channel, check its quality, solve Poisson on it, turn it "
+                                      "into a graph, write files, generate two small datasets and train a "
+                                      "small MeshGraphNet for a few seconds, all under --out.")
+    demo.add_argument("--out", default="demo-out", help="output folder")
+    demo.add_argument("--threads", type=int, metavar="N", help=THREADS_HELP)
     demo.set_defaults(func=_cmd_demo)
 
     from .data.cli import add_commands as add_data_commands
@@ -158,20 +142,39 @@ def build_parser() -> argparse.ArgumentParser:
     from .train.cli import add_commands as add_train_commands
 
     add_train_commands(sub, animate=_animate_rollout)
+    from .move_cli import add_commands as add_move_commands
+
+    add_move_commands(sub)
     return parser
 
 
-def main(argv=None) -> int:
-    """Entry point of the ``meshsim`` console script."""
-    from .data.errors import DatasetError
-    from .mesh import MeshError
+def _one_line_warning(command: str):
+    """A `warnings.showwarning` that prints ``meshsim COMMAND: warning: MESSAGE``."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"meshsim {command}: warning: {message}", file=file or sys.stderr)
+    return show
 
-    args = build_parser().parse_args(argv)
+
+def main(argv=None) -> int:
+    """Entry point of the ``meshsim`` console script; returns the exit status (2 for bad input,
+    with one line on stderr naming the problem)."""
+    set_openmp_environment()  # before torch or gmsh load OpenMP
     try:
-        return args.func(args)
-    except (MeshError, DatasetError, FileNotFoundError) as error:
-        print(f"meshsim {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        args = build_parser().parse_args(argv)
+    except SystemExit as stop:  # --help, --version, or a usage error the parser has printed
+        return stop.code if isinstance(stop.code, int) else 0
+    with warnings.catch_warnings():
+        warnings.showwarning = _one_line_warning(args.command)
+        try:
+            if hasattr(args, "threads"):  # the command runs models
+                use_threads(args.threads)
+            return args.func(args)
+        except ONE_LINE_ERRORS as error:
+            print(f"meshsim {args.command}: error: {error}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print(f"meshsim {args.command}: interrupted", file=sys.stderr)
+            return 130
 
 
 if __name__ == "__main__":

@@ -18,15 +18,24 @@ their merged dict as one JSON object on the last line. Keys:
   (internal pressure, plane strain, quarter annulus with symmetry conditions), P2 on a
   32 x 64 polar mesh; ``elasticity_rel_error_p1``: P1 on 64 x 128; ``elasticity_von_mises_rel_error``:
   max nodal von Mises error (P2) relative to the maximum.
-- dfg_st, dfg_cd_max, dfg_cl_max, dfg_runtime_s: DFG 2D-2 (Re = 100) with `dfg_2d2` defaults
-  (h = 0.04, 0.01 on the cylinder, dt = 0.005, t in [0, 6] s, measured over [4, 6] s) and its
-  wall-clock time; dfg_2d1_cd, dfg_2d1_cl: DFG 2D-1 (Re = 20, steady) on h = 0.02, 0.005.
+- dfg_st, dfg_cd_max, dfg_cl_max, dfg_dp, dfg_runtime_s: DFG 2D-2 (Re = 100) with `dfg_2d2` defaults
+  (curved cylinder, volume-formula forces, h = 0.02, 0.005 on the cylinder (3,873 points),
+  dt = 0.0025, t in [0, 6] s, measured over [4, 6] s) and its wall-clock time; dfg_2d1_cd,
+  dfg_2d1_cl, dfg_2d1_dp: DFG 2D-1 (Re = 20, steady) on h = 0.02, 0.005.
+- with ``--full``, dfg_table: DFG 2D-2 on 3 meshes x 2 time steps and the dt -> 0 extrapolation of
+  each mesh (St, c_D,max, c_L,max, dp, points, runtime), printed beside the 1996 intervals.
+
+    python tools/verify_fem.py                  # all checks, a few minutes
+    python tools/verify_fem.py --full           # + the DFG 2D-2 convergence table (about an hour idle)
+    python tools/verify_fem.py --checks dfg     # one check
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import time
+from pathlib import Path
 from typing import Callable
 
 import numpy as np
@@ -35,6 +44,7 @@ import skfem
 from meshsim.fem import (advection_diffusion, gaussian_cone, heat, poisson, steady_advection_diffusion,
                          swirl_velocity, translating_gaussian)
 from meshsim.fem import dfg_2d1, dfg_2d2, linear_elasticity
+from meshsim.fem.dfg import REFERENCE_2D1, REFERENCE_2D2
 from meshsim.mesh import Mesh
 
 EXPONENTS = np.array([1.0, 0.5, 1.0 / 3.0])
@@ -193,32 +203,104 @@ def check_elasticity() -> dict:
             "elasticity_von_mises_rel_error": von_mises}
 
 
-def check_dfg() -> dict:
-    steady = dfg_2d1(h=0.02, h_cylinder=0.005)
-    print(f"  DFG 2D-1 on {steady.mesh.num_points} points: c_D {steady.cd:.4f}, c_L {steady.cl:.5f}")
+#: (h, h_cylinder) of the default DFG 2D-2 run and of the --full convergence table, and the table's time steps
+DFG_DEFAULT_MESH = (0.02, 0.005)
+DFG_TABLE_MESHES = ((0.04, 0.01), (0.02, 0.005), (0.01, 0.0025))
+DFG_TABLE_STEPS = (0.0025, 0.00125)
+DFG_QUANTITIES = ("st", "cd_max", "cl_max", "dp")
+
+
+def _dfg_run(h: float, h_cylinder: float, dt: float, series: Path | None = None) -> dict:
     start = time.perf_counter()
-    periodic = dfg_2d2()
+    result = dfg_2d2(h=h, h_cylinder=h_cylinder, dt=dt)
+    if series is not None:
+        series.mkdir(parents=True, exist_ok=True)
+        np.savez(series / f"dfg_2d2_h{h:g}_dt{dt:g}.npz", times=result.times, drag=result.drag, lift=result.lift,
+                 pressure_difference=result.pressure_difference)
+    row = {"h": h, "h_cylinder": h_cylinder, "points": result.mesh.num_points, "dt": dt,
+           **{q: getattr(result, q) for q in DFG_QUANTITIES}, "runtime_s": time.perf_counter() - start,
+           "factorisations": result.flow.factorisations}
+    print(f"  {row['points']:>6} points  dt {dt:<8g} St {row['st']:.4f}  c_D,max {row['cd_max']:.4f}  "
+          f"c_L,max {row['cl_max']:.4f}  dp {row['dp']:.4f}  ({row['runtime_s']:.0f} s, "
+          f"{row['factorisations']} LU)", flush=True)
+    return row
+
+
+def _inside(value: float, interval: tuple) -> str:
+    return "in" if interval[0] <= value <= interval[1] else "OUT"
+
+
+def dfg_convergence_table(series: Path | None = None) -> list[dict]:
+    """DFG 2D-2 on `DFG_TABLE_MESHES` x `DFG_TABLE_STEPS`, plus per mesh the dt -> 0 value by
+    Richardson extrapolation of the two steps (BDF2 is second order: q0 = q(dt/2) + (q(dt/2) - q(dt)) / 3)."""
+    rows = []
+    for h, h_cylinder in DFG_TABLE_MESHES:
+        coarse, fine = (_dfg_run(h, h_cylinder, dt, series) for dt in DFG_TABLE_STEPS)
+        limit = {**fine, "dt": 0.0, "runtime_s": None, "factorisations": None,
+                 **{q: fine[q] + (fine[q] - coarse[q]) / 3.0 for q in DFG_QUANTITIES}}
+        rows += [coarse, fine, limit]
+    print(f"\n  {'points':>6} {'dt':>8} {'St':>8} {'c_D,max':>8} {'c_L,max':>8} {'dp':>8}")
+    for row in rows:
+        dt = "->0" if row["dt"] == 0 else f"{row['dt']:g}"
+        print(f"  {row['points']:>6} {dt:>8} " + " ".join(
+            f"{row[q]:>8.4f}" for q in DFG_QUANTITIES) + "   " + " ".join(
+            _inside(row[q], REFERENCE_2D2[q]) for q in DFG_QUANTITIES))
+    print(f"  {'1996 intervals':>15}  " + "  ".join(f"{q} {lo}-{hi}" for q, (lo, hi) in REFERENCE_2D2.items()))
+    return rows
+
+
+def check_dfg(full: bool = False, series: Path | None = None) -> dict:
+    steady = dfg_2d1(h=0.02, h_cylinder=0.005)
+    print(f"  DFG 2D-1 on {steady.mesh.num_points} points: c_D {steady.cd:.5f}, c_L {steady.cl:.6f}, "
+          f"dp {steady.dp:.5f} (refined {REFERENCE_2D1['cd']}, {REFERENCE_2D1['cl']}, {REFERENCE_2D1['dp']})")
+    start = time.perf_counter()
+    periodic = dfg_2d2(h=DFG_DEFAULT_MESH[0], h_cylinder=DFG_DEFAULT_MESH[1])
     runtime = time.perf_counter() - start
     print(f"  DFG 2D-2 on {periodic.mesh.num_points} points, {len(periodic.times)} steps, "
           f"{periodic.flow.factorisations} LU factorisations: St {periodic.st:.4f}, "
-          f"c_D,max {periodic.cd_max:.4f}, c_L,max {periodic.cl_max:.4f} in {runtime:.1f} s")
-    return {"dfg_st": periodic.st, "dfg_cd_max": periodic.cd_max, "dfg_cl_max": periodic.cl_max,
-            "dfg_runtime_s": runtime, "dfg_2d1_cd": steady.cd, "dfg_2d1_cl": steady.cl}
+          f"c_D,max {periodic.cd_max:.4f}, c_L,max {periodic.cl_max:.4f}, dp {periodic.dp:.4f} in {runtime:.1f} s")
+    results = {"dfg_st": periodic.st, "dfg_cd_max": periodic.cd_max, "dfg_cl_max": periodic.cl_max,
+               "dfg_dp": periodic.dp, "dfg_runtime_s": runtime, "dfg_2d1_cd": steady.cd,
+               "dfg_2d1_cl": steady.cl, "dfg_2d1_dp": steady.dp}
+    if full:
+        results["dfg_table"] = dfg_convergence_table(series)
+    return results
 
 
-CHECKS: list[Callable[[], dict]] = [check_poisson, check_heat, check_advection_diffusion, check_elasticity,
-                                    check_dfg]
+CHECKS: dict[str, Callable[..., dict]] = {
+    "poisson": check_poisson, "heat": check_heat, "advection_diffusion": check_advection_diffusion,
+    "elasticity": check_elasticity, "dfg": check_dfg}
 
 
-def main() -> None:
+def _rounded(value):
+    if isinstance(value, float):
+        return float(f"{value:.6g}")
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--full", action="store_true",
+                        help="add the DFG 2D-2 convergence table (3 meshes x 2 time steps, about an hour)")
+    parser.add_argument("--series", type=Path, help="write each table run's drag, lift and dp series (.npz) here")
+    parser.add_argument("--checks", default=",".join(CHECKS),
+                        help=f"comma-separated checks to run (default: all of {', '.join(CHECKS)})")
+    args = parser.parse_args(argv)
+    names = [n for n in args.checks.split(",") if n]
+    unknown = sorted(set(names) - set(CHECKS))
+    if unknown:
+        parser.error(f"unknown checks {unknown}; choose from {', '.join(CHECKS)}")
     results: dict = {}
-    for check in CHECKS:
+    for name in names:
         start = time.perf_counter()
-        print(f"{check.__name__}:")
-        results.update(check())
+        print(f"{name}:")
+        results.update(CHECKS[name](full=args.full, series=args.series) if name == "dfg" else CHECKS[name]())
         print(f"  ({time.perf_counter() - start:.1f} s)")
-    print(json.dumps({key: float(f"{value:.4g}") if isinstance(value, float) else value
-                      for key, value in results.items()}))
+    print(json.dumps(_rounded(results)))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
+from meshsim.threads import use_threads
 
 
 def tutorial_parser(description: str, default_out: str) -> argparse.ArgumentParser:
@@ -17,14 +17,16 @@ def tutorial_parser(description: str, default_out: str) -> argparse.ArgumentPars
     size.add_argument("--full", action="store_true", help="the paper's data and training budget (hours to days)")
     parser.add_argument("--out", type=Path, default=Path(default_out), help="output folder")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (1 is fastest for these small graphs on a shared machine)")
+    parser.add_argument("--threads", type=int,
+                        help="torch threads (default: OMP_NUM_THREADS if set, else 1, the fastest for these "
+                             "small graphs on a shared machine)")
     return parser
 
 
 def start(args: argparse.Namespace) -> str:
-    """Apply ``--threads``, create ``--out``; returns the budget name (smoke, default or full)."""
-    torch.set_num_threads(args.threads)
+    """Apply ``--threads`` (`meshsim.threads.use_threads`), create ``--out``; returns the budget
+    name (smoke, default or full)."""
+    use_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
     return "smoke" if args.smoke else "full" if args.full else "default"
 

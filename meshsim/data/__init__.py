@@ -13,17 +13,24 @@ from .problems import PROBLEMS, Problem
 from .recipes import Recipe, load_recipe, shipped_recipes
 from .runner import generate, make_shard
 from .sample import Sample
-from .store import ShardReader, read_meta, sha256_file, write_shard
+from .shard_reader import ShardReader
+from .store import read_meta, sha256_file, write_shard
 from .verify import verify
+from .reservoir import Reservoir
+from .streaming import DaskSimulators, SimulatorPool
+from .online import OnlineFeed
 
 _LAZY = {"open": "open_dataset", "open_dataset": "open_dataset", "MeshDataset": "MeshDataset",
          "Trajectory": "Trajectory"}
+#: whole-batch loading (`meshsim.data.batches`), also loaded on first use (torch)
+_LAZY_BATCHES = ("batch_loader", "read_batch", "BatchReader", "EpochBatches", "ShardBatches")
 
 __all__ = [
     "DatasetError", "SPLITS", "ShardTask", "plan_shards", "sample_seed", "PROBLEMS", "Problem",
     "Recipe", "load_recipe", "shipped_recipes", "generate", "make_shard", "Sample",
     "ShardReader", "read_meta", "sha256_file", "write_shard", "verify",
     "open", "open_dataset", "MeshDataset", "Trajectory",
+    "Reservoir", "SimulatorPool", "DaskSimulators", "OnlineFeed", *_LAZY_BATCHES,
 ]
 
 
@@ -32,4 +39,8 @@ def __getattr__(name: str):
         from . import dataset
 
         return getattr(dataset, _LAZY[name])
+    if name in _LAZY_BATCHES:
+        from . import batches
+
+        return getattr(batches, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,7 @@ from typing import Callable
 import numpy as np
 
 from ..mesh import Mesh
-from .store import ShardReader
+from .shard_reader import ShardReader
 
 
 def _size_mb(folder: Path, meta: dict) -> float:
@@ -34,6 +34,9 @@ def card_text(folder: str | Path, meta: dict) -> str:
              f"{nodes['min']}-{nodes['max']} (mean {nodes['mean']:.0f})"]
     if meta["trajectory"]:
         lines.append(f"trajectories of {meta['num_steps']} frames")
+    if "solver" in recipe["params"]:
+        lines.append(f"linear solver: {recipe['params']['solver']}, relative residual "
+                     f"{recipe['params']['solver_tol']:g} (samples of a shard solved in SKR order)")
     lines.append(f"inputs {meta['inputs']} -> targets {meta['targets']}; params {sorted(meta['params'])}")
     lines.append("field statistics over the train split (per channel):")
     for name, stats in meta["stats"].items():

@@ -12,9 +12,12 @@ from .errors import DatasetError
 
 def _cmd_generate(args) -> int:
     from .card import card_text
+    from .recipes import load_recipe
     from .runner import generate
 
-    meta = generate(args.recipe, args.out, workers=args.workers, scheduler=args.scheduler,
+    recipe = args.recipe if args.solver is None else load_recipe(args.recipe).with_overrides(
+        params={"solver": args.solver})
+    meta = generate(recipe, args.out, workers=args.workers, scheduler=args.scheduler,
                     num_samples=args.num_samples, seed=args.seed, progress=not args.quiet)
     print(card_text(args.out, meta))
     return 0
@@ -73,6 +76,8 @@ def add_commands(subparsers, plot_mesh: Callable | None = None) -> None:
     gen.add_argument("--num-samples", type=int, help="total samples, shared out in the recipe's split proportions")
     gen.add_argument("--seed", type=int, help="base seed (default: the recipe's)")
     gen.add_argument("--quiet", action="store_true", help="no progress bar")
+    gen.add_argument("--solver", help="linear solver of darcy/poisson/heat recipes: auto, direct, amg, recycle "
+                                      "(GCRO-DR in SKR order) or bandit_sor (default: the recipe's)")
     gen.set_defaults(func=_run(_cmd_generate))
 
     inspect = subparsers.add_parser("inspect", help="print a dataset's card and plot a few samples")

@@ -1,7 +1,8 @@
 """Lazy torch_geometric datasets over a store split.
 
 Only the shards that items are read from are opened, one sample (one time window) at a time, so
-datasets larger than memory work. Each process keeps its own small cache of open shard handles;
+datasets larger than memory work. Every read is checked (`meshsim.data.store`): a corrupted shard
+raises `DatasetError` naming it (and the sample), never wrong numbers. Each process keeps its own small cache of open shard handles;
 handles are never pickled, so a ``DataLoader`` with worker processes (fork or spawn) opens its
 own.
 """
@@ -19,7 +20,8 @@ from torch_geometric.data import Data, Dataset
 from ..graph import from_arrays
 from .errors import DatasetError
 from .sample import Sample
-from .store import ShardReader, read_meta
+from .shard_reader import ShardReader
+from .store import read_meta
 
 
 def _graph(sample: Sample, x: dict, y: dict) -> Data:
@@ -88,6 +90,7 @@ class MeshDataset(Dataset):
         self.history, self.horizon = int(history), int(horizon)
         self.windows = self._windows_per_sample(meta)
         self.shards = [s for s in meta["shards"] if s["split"] == split and s["num_samples"] > 0]
+        self._records = {s["file"]: s for s in self.shards}
         sizes = [s["num_samples"] * self.windows for s in self.shards]
         self._starts = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
         self.max_open_shards = int(max_open_shards)
@@ -117,11 +120,23 @@ class MeshDataset(Dataset):
             self._readers, self._pid = OrderedDict(), os.getpid()
         reader = self._readers.get(file_name)
         if reader is None:
-            reader = ShardReader(self.folder / file_name)
+            reader = self._open_shard(self._records[file_name])
             self._readers[file_name] = reader
             if len(self._readers) > self.max_open_shards:
                 self._readers.popitem(last=False)[1].close()
         self._readers.move_to_end(file_name)
+        return reader
+
+    def _open_shard(self, record: dict) -> ShardReader:
+        """The shard of a meta.json record, checked against it (a dataset of schema < 3, whose
+        shards hold no checksums, against their sha256, once per process)."""
+        old_schema = self.meta.get("schema_version", 1) < 3
+        reader = ShardReader(self.folder / record["file"], sha256=record["sha256"] if old_schema else None)
+        found = (reader.split, reader.first_index, len(reader))
+        if found != (record["split"], record["first_index"], record["num_samples"]):
+            reader.close()
+            raise DatasetError(f"{reader.path}: holds {found[2]} {found[0]} samples from {found[1]}, meta.json says "
+                               f"{record['num_samples']} {record['split']} samples from {record['first_index']}")
         return reader
 
     # -- Dataset API -----------------------------------------------------------------------

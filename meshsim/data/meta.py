@@ -12,7 +12,8 @@ from .plan import SPLITS, ShardTask
 from .problems import PROBLEMS
 from .recipes import Recipe
 from .stats import field_statistics
-from .store import SCHEMA_VERSION, ShardReader, sha256_file
+from .shard_reader import ShardReader
+from .store import SCHEMA_VERSION, sha256_file
 
 
 def _schema(reader: ShardReader) -> dict:

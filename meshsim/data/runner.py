@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -23,12 +24,16 @@ from tqdm import tqdm
 from ..fem import FEMError, SolverError
 from ..mesh import MeshError
 from .errors import DatasetError
+from .main_guard import check_main_guard, in_worker_bootstrap
 from .meta import build_meta
 from .plan import ShardTask, plan_shards, sample_seed
 from .problems import PROBLEMS
 from .recipes import Recipe, load_recipe
+from .shard_sampling import shard_sampler
 from .store import META_NAME, Failure, read_meta, sha256_file, write_json_atomic, write_shard
 
+#: seconds `generate` waits for a Dask scheduler to answer before giving up
+SCHEDULER_TIMEOUT_S = 30.0
 #: errors of a sample's mesh or solve: the sample is recorded as failed and skipped
 SAMPLE_ERRORS = (MeshError, FEMError, SolverError, np.linalg.LinAlgError, ArithmeticError)
 
@@ -49,15 +54,17 @@ def make_shard(recipe: Recipe, task: ShardTask, out: str) -> ShardResult:
 
     Samples whose mesh or solve fails (`SAMPLE_ERRORS`) or that hold NaN/Inf are recorded in the
     shard's failed/ records with their seed and reason instead. BLAS runs single-threaded so the
-    floating-point results do not depend on the worker's thread count.
+    floating-point results do not depend on the worker's thread count. Problems that solve linear
+    systems solve the shard's samples as one sequence, in SKR order (`shard_sampler`).
     """
     problem = PROBLEMS[recipe.problem]
     samples, indices, seeds, failures = [], [], [], []
     with threadpool_limits(limits=1):
+        draw = shard_sampler(problem, recipe.params, [sample_seed(recipe.seed, task.split, i) for i in task.indices])
         for index in task.indices:
             seed = sample_seed(recipe.seed, task.split, index)
             try:
-                sample = problem.sample(recipe.params, np.random.default_rng(seed))
+                sample = draw(seed)
                 reason = sample.non_finite()
             except SAMPLE_ERRORS as error:
                 reason = f"{type(error).__name__}: {error}"
@@ -94,6 +101,10 @@ def _run_local(recipe: Recipe, tasks: list[ShardTask], out: str, workers: int) -
         try:
             for future in as_completed(futures):
                 yield future.result()
+        except BrokenProcessPool:
+            raise DatasetError(f"a worker process ended abruptly (killed, out of memory, or a script that calls "
+                               f"generate() outside `if __name__ == \"__main__\":`); {out} is left resumable: "
+                               f"run generate again to continue") from None
         finally:
             for future in futures:
                 future.cancel()
@@ -102,7 +113,14 @@ def _run_local(recipe: Recipe, tasks: list[ShardTask], out: str, workers: int) -
 def _run_dask(recipe: Recipe, tasks: list[ShardTask], out: str, scheduler) -> Iterator[ShardResult]:
     from distributed import Client, as_completed as dask_completed
 
-    client = scheduler if isinstance(scheduler, Client) else Client(scheduler)
+    if isinstance(scheduler, Client):
+        client = scheduler
+    else:
+        try:
+            client = Client(scheduler, timeout=SCHEDULER_TIMEOUT_S)
+        except (OSError, TimeoutError) as error:
+            raise DatasetError(f"cannot reach the Dask scheduler at {scheduler} within {SCHEDULER_TIMEOUT_S:g} s "
+                               f"({error}); is it running, and is the address right?") from None
     try:
         futures = client.map(make_shard, [recipe] * len(tasks), tasks, [out] * len(tasks), pure=False)
         for future in dask_completed(futures):
@@ -146,19 +164,28 @@ def generate(recipe: Recipe | str | Path, out: str | Path, *, workers: int = 1, 
         num_samples, seed: override the recipe's total sample count and base seed.
         progress: show a progress bar (samples done, samples/s, ETA).
     """
+    if in_worker_bootstrap():  # a worker re-importing a script that calls generate() unguarded
+        raise SystemExit(1)
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     recipe = recipe.with_overrides(num_samples=num_samples, seed=seed)
     if not isinstance(workers, int) or workers < 1:
         raise DatasetError(f"workers must be a positive integer, got {workers!r}")
+    if workers > 1 and scheduler is None:
+        check_main_guard(f"generate(..., workers={workers})")
     folder = Path(out)
-    folder.mkdir(parents=True, exist_ok=True)
-    for stale in [*folder.glob(".shard-*.tmp"), *folder.glob(f".{META_NAME}.*.tmp")]:
-        stale.unlink()
     tasks = plan_shards(recipe.splits, recipe.samples_per_shard)
-    recorded = _completed_shards(folder, recipe)
-    done = {t.file_name: recorded[t.file_name] for t in tasks if _is_complete(folder, t, recorded)}
+    try:
+        if folder.exists() and not folder.is_dir():
+            raise DatasetError(f"{folder}: is a file; the output of generate is a folder: choose another --out")
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in [*folder.glob(".shard-*.tmp"), *folder.glob(f".{META_NAME}.*.tmp")]:
+            stale.unlink()
+        recorded = _completed_shards(folder, recipe)
+        done = {t.file_name: recorded[t.file_name] for t in tasks if _is_complete(folder, t, recorded)}
+        write_json_atomic(folder / META_NAME, _progress_meta(recipe, done))
+    except OSError as error:
+        raise DatasetError(f"{folder}: cannot write the dataset there ({error.strerror or error})") from None
     pending = [t for t in tasks if t.file_name not in done]
-    write_json_atomic(folder / META_NAME, _progress_meta(recipe, done))
     results: Iterable[ShardResult] = (
         _run_dask(recipe, pending, str(folder), scheduler) if scheduler is not None
         else _run_local(recipe, pending, str(folder), min(workers, max(len(pending), 1))))

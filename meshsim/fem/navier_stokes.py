@@ -23,6 +23,12 @@ Forces on a boundary (``force_on``) use the volume formula (John 2004): with v t
 is e_x (e_y) at the boundary's velocity dofs and zero elsewhere, F . e_x = -rho R(u, p; v), where
 R is the discrete momentum residual (time derivative, convection, viscous and pressure terms),
 evaluated without the Dirichlet conditions. This is far more accurate than a surface integral.
+
+Curved boundaries (``curved={name: projection}``, e.g. ``fem.circle(center, radius)``) use
+isoparametric P2 geometry (`curved.isoparametric_mesh`): the midpoint nodes of the edges on those
+boundaries sit on the exact curve and the elements next to it are quadratically mapped, which
+removes the O(h^2) error of a polygonal boundary from the forces. ``pressure_probes`` records the
+pressure at given points after every step.
 """
 from __future__ import annotations
 
@@ -33,7 +39,9 @@ import numpy as np
 
 from ..mesh import Mesh
 from .boundary import require_boundary
+from .curved import Projection, isoparametric_mesh
 from .errors import FEMError, SolverError
+from .probes import p1_probe_matrix
 from .solvers import vector_norm
 from .taylor_hood import DirichletElimination, ReusedFactorisation, TaylorHoodSystem
 
@@ -56,6 +64,8 @@ class NavierStokesResult:
             p (P1, kinematic)] in scikit-fem numbering; ``final_dofs[:2 n2]`` restarts a run
             as ``initial_velocity``.
         factorisations: number of LU factorisations the run needed.
+        probe_pressure: (S, P) pressure (Pa) at the ``pressure_probes`` points after every
+            step, or None.
     """
 
     times: np.ndarray
@@ -65,6 +75,7 @@ class NavierStokesResult:
     force: np.ndarray | None
     final_dofs: np.ndarray
     factorisations: int
+    probe_pressure: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +95,8 @@ class _Flow:
     """Discretisation, boundary conditions and force functionals of one flow problem."""
 
     def __init__(self, mesh: Mesh, nu: float, inflow: Mapping[str, VelocityValue] | None,
-                 no_slip: Sequence[str], force_on: str | None, rho: float):
+                 no_slip: Sequence[str], force_on: str | None, rho: float,
+                 curved: Mapping[str, Projection] | None = None):
         if mesh.cell_type != "triangle" or mesh.dim != 2:
             raise FEMError(f"Navier-Stokes needs a 2D triangle mesh, got {mesh.cell_type} cells in {mesh.dim}D")
         for name, value in (("nu", nu), ("rho", rho)):
@@ -96,7 +108,7 @@ class _Flow:
                 require_boundary(mesh, name, kind)
         if not mesh.validate:
             mesh.check()
-        skmesh = mesh.to_skfem()
+        skmesh = isoparametric_mesh(mesh, curved) if curved else mesh.to_skfem()
         self.rho = rho
         self.system = system = TaylorHoodSystem(skmesh, nu)
         vb, n2 = system.velocity_basis, system.n2
@@ -189,7 +201,8 @@ def navier_stokes(mesh: Mesh, nu: float, *, dt: float, t_end: float,
                   inflow: Mapping[str, VelocityValue] | None = None, no_slip: Sequence[str] = (),
                   rho: float = 1.0, force_on: str | None = None,
                   initial_velocity: Callable[[np.ndarray], np.ndarray] | np.ndarray | None = None,
-                  save_every: int = 1, rtol: float = 1e-7) -> NavierStokesResult:
+                  save_every: int = 1, rtol: float = 1e-7, curved: Mapping[str, Projection] | None = None,
+                  pressure_probes: np.ndarray | None = None) -> NavierStokesResult:
     """Time-dependent incompressible flow on a 2D triangle mesh (see the module docstring).
 
     Args:
@@ -206,15 +219,22 @@ def navier_stokes(mesh: Mesh, nu: float, *, dt: float, t_end: float,
             the steady Stokes flow with the boundary values at t = 0.
         save_every: keep every this many steps in the returned trajectory.
         rtol: relative residual of each linear solve.
+        curved: boundary name -> projection onto its exact curve (`fem.circle`): isoparametric
+            P2 geometry on those boundaries.
+        pressure_probes: (P, 2) points whose pressure is recorded after every step
+            (`NavierStokesResult.probe_pressure`; P1 interpolation, `probes.p1_probe_matrix`).
 
     Raises:
-        FEMError: bad mesh type, unknown boundary name, non-positive nu/rho/dt, bad values.
+        FEMError: bad mesh type, unknown boundary name, non-positive nu/rho/dt, bad values, a
+            curved boundary off its curve, a probe outside the mesh.
     """
     if not (dt > 0 and t_end >= dt and save_every >= 1):
         raise FEMError(f"need dt > 0, t_end >= dt and save_every >= 1, got dt={dt}, t_end={t_end}, "
                        f"save_every={save_every}")
-    flow = _Flow(mesh, nu, inflow, no_slip, force_on, rho)
+    flow = _Flow(mesh, nu, inflow, no_slip, force_on, rho, curved)
     system, n2 = flow.system, flow.system.n2
+    probes = None if pressure_probes is None else p1_probe_matrix(mesh, pressure_probes)
+    probe_pressure = None if probes is None else np.zeros((int(round(t_end / dt)), probes.shape[0]))
     solver = ReusedFactorisation(rtol=rtol)
     x = _initial_state(flow, initial_velocity)
     x_old = x
@@ -233,6 +253,8 @@ def navier_stokes(mesh: Mesh, nu: float, *, dt: float, t_end: float,
         x_old, x = x, flow.solve(data, rhs, t, lambda a, b: solver(a, b, x0=guess[flow.elimination.free]))
         if flow.force_dofs is not None:
             forces[n] = flow.force(data, x, rhs)
+        if probes is not None:
+            probe_pressure[n] = probes @ (flow.rho * x[flow.vertex_pressure])
         if (n + 1) % save_every == 0:
             saved.append(flow.vertex_fields(x))
             times.append(t)
@@ -240,21 +262,23 @@ def navier_stokes(mesh: Mesh, nu: float, *, dt: float, t_end: float,
         times=np.array(times), velocity=np.stack([s[0] for s in saved]),
         pressure=np.stack([s[1] for s in saved]), step_times=step_times,
         force=forces if flow.force_dofs is not None else None, final_dofs=x,
-        factorisations=solver.factorisations)
+        factorisations=solver.factorisations, probe_pressure=probe_pressure)
 
 
 def steady_navier_stokes(mesh: Mesh, nu: float, *, inflow: Mapping[str, VelocityValue] | None = None,
                          no_slip: Sequence[str] = (), rho: float = 1.0, force_on: str | None = None,
-                         tol: float = 1e-10, max_iterations: int = 100) -> SteadyFlow:
+                         tol: float = 1e-10, max_iterations: int = 100,
+                         curved: Mapping[str, Projection] | None = None) -> SteadyFlow:
     """Steady incompressible flow by Picard (Oseen) iteration from the Stokes solution.
 
-    Arguments as in `navier_stokes` (a callable inflow is evaluated at t = 0). Iterates until
+    Arguments as in `navier_stokes` (a callable inflow is evaluated at t = 0; ``curved`` gives
+    isoparametric geometry on the named boundaries). Iterates until
     the relative change of the velocity is below ``tol``.
 
     Raises:
         SolverError: no convergence within ``max_iterations`` (the message gives the change reached).
     """
-    flow = _Flow(mesh, nu, inflow, no_slip, force_on, rho)
+    flow = _Flow(mesh, nu, inflow, no_slip, force_on, rho, curved)
     system, n2 = flow.system, flow.system.n2
     rhs = np.zeros(system.size)
     solver = ReusedFactorisation(rtol=min(1e-10, tol * 1e-2))

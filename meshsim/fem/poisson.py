@@ -12,6 +12,7 @@ from .boundary import check_boundary_names, dirichlet_constraint, neumann_load, 
 from .coefficients import Coefficient
 from .errors import FEMError
 from .forms import diffusion, source
+from .sequence import SequenceSolver
 from .solution import Solution
 from .solvers import LinearSolver
 from .space import FunctionSpace, as_space
@@ -47,7 +48,7 @@ def diffusion_system(space: FunctionSpace, kappa: Coefficient = 1.0, f: Coeffici
 def poisson(domain: Mesh | FunctionSpace, kappa: Coefficient = 1.0, f: Coefficient = 0.0, *,
             dirichlet: Mapping | None = None, neumann: Mapping | None = None,
             robin: Mapping | None = None, order: int | None = None, method: str = "auto",
-            tol: float = 1e-10) -> Solution:
+            tol: float = 1e-10, solver: SequenceSolver | None = None) -> Solution:
     """Solve ``-div(kappa grad u) = f`` (Poisson; Darcy pressure with kappa the permeability).
 
     Args:
@@ -59,6 +60,8 @@ def poisson(domain: Mesh | FunctionSpace, kappa: Coefficient = 1.0, f: Coefficie
         robin: ``{boundary name: (alpha, g)}`` with ``kappa du/dn + alpha u = g``.
         order: 1 (P1) or 2 (P2) when ``domain`` is a mesh (default 1).
         method, tol: linear solver, see `LinearSolver`.
+        solver: a `SequenceSolver` that solves this system as the next of a sequence (e.g.
+            `RecyclingGMRES`, `BanditSOR`) instead; its own tolerance applies.
 
     Returns:
         `Solution`; ``.values`` (N,) at the mesh points, ``.dofs`` the FE coefficients.
@@ -76,5 +79,8 @@ def poisson(domain: Mesh | FunctionSpace, kappa: Coefficient = 1.0, f: Coefficie
     constraint = dirichlet_constraint(space, dirichlet)
     stiffness, load = diffusion_system(space, kappa, f, neumann, robin)
     matrix, rhs = constraint.reduce(stiffness, load)
-    free_values = LinearSolver(matrix, method=method, tol=tol, symmetric=True).solve(rhs)
+    if solver is None:
+        free_values = LinearSolver(matrix, method=method, tol=tol, symmetric=True).solve(rhs)
+    else:
+        free_values = solver.solve(matrix, rhs, symmetric=True)
     return Solution(space, constraint.expand(free_values))

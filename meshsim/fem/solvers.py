@@ -62,9 +62,11 @@ class LinearSolver:
         self.A = A
         self.tol = float(tol)
         self.maxiter = 1000 if maxiter is None else int(maxiter)
-        self.symmetric = _is_symmetric(A) if symmetric is None else bool(symmetric)
+        self.symmetric = is_symmetric(A) if symmetric is None else bool(symmetric)
         self.method = self._choose(method)
         self._lu = None
+        #: Krylov iterations of the last solve (0 for a direct solve)
+        self.iterations = 0
         self._M = M
         self._given_M = M is not None
         self._norm_A_inf = None
@@ -135,8 +137,7 @@ class LinearSolver:
         below `RESIDUAL_FLOOR_CAP`)."""
         if self._norm_A_inf is None:
             self._norm_A_inf = float(abs(self.A).sum(axis=1).max())
-        floor = 16 * np.finfo(np.float64).eps * self._norm_A_inf * vector_norm(x) / norm_b
-        return max(self.tol, min(floor, RESIDUAL_FLOOR_CAP))
+        return residual_target(self.tol, self._norm_A_inf, vector_norm(x), norm_b)
 
     def _accepts(self, residual: np.ndarray, x: np.ndarray, norm_b: float) -> bool:
         relative = _relative(residual, norm_b)
@@ -175,6 +176,7 @@ class LinearSolver:
                 break
             residual = b - self.A @ x
             relative = _relative(residual, norm_b)
+            self.iterations = iterations[0]
             if self._accepts(residual, x, norm_b):
                 return x
             if info != 0:  # ran out of iterations: more of the same will not help
@@ -242,7 +244,14 @@ def solve(A, b, method: str = "auto", tol: float = 1e-10, M=None, x0=None,
     return LinearSolver(A, method=method, tol=tol, M=M, maxiter=maxiter).solve(b, x0=x0)
 
 
-def _is_symmetric(A: sp.csr_matrix) -> bool:
+def residual_target(tol: float, norm_A_inf: float, norm_x: float, norm_b: float) -> float:
+    """Relative residual a solution must reach: ``tol``, or the rounding floor
+    ``16 eps ||A||_inf ||x|| / ||b||`` if that is larger and below `RESIDUAL_FLOOR_CAP`."""
+    floor = 16 * np.finfo(np.float64).eps * norm_A_inf * norm_x / norm_b
+    return max(tol, min(floor, RESIDUAL_FLOOR_CAP))
+
+
+def is_symmetric(A: sp.csr_matrix) -> bool:
     scale = abs(A).max() if A.nnz else 0.0
     difference = abs(A - A.T)
     return difference.nnz == 0 or difference.max() <= 1e-12 * scale

@@ -8,6 +8,8 @@ from importlib import import_module
 
 from .errors import GraphError
 from .mesh_edges import line_neighbour_edges, mesh_edge_index
+from .particles import (connected_radius, covering_radius, farthest_point_sampling, is_connected, radius_graph,
+                        nearest_neighbours, random_subset, sort_by_target, subsample_count, wall_distances)
 from .node_types import DEFAULT_NODE_TYPES, NUM_NODE_TYPES, PRIORITY, NodeType, default_node_type, node_types
 
 #: torch-based public names -> the module that defines them
@@ -18,6 +20,8 @@ __all__ = [
     "from_mesh", "from_arrays", "to_mesh", "GraphError",
     "NodeType", "NUM_NODE_TYPES", "PRIORITY", "DEFAULT_NODE_TYPES", "default_node_type", "node_types",
     "mesh_edge_index", "edge_attributes", "line_neighbour_edges", "assert_same_graph",
+    "radius_graph", "wall_distances", "farthest_point_sampling", "random_subset", "subsample_count",
+    "covering_radius", "connected_radius", "is_connected", "sort_by_target", "nearest_neighbours",
 ]
 
 

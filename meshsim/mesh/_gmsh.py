@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import math
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Iterator, Sequence
@@ -28,6 +29,15 @@ _SIMPLEX_TYPE = {0: 15, 1: 1, 2: 2, 3: 4}
 _SIMPLEX_NODES = {0: 1, 1: 2, 2: 3, 3: 4}
 #: most sample points per curve (per parametric direction for surfaces) of a Distance field
 _MAX_SAMPLING = {1: 20000, 2: 400}
+#: most elements `generate` makes without ``force=True`` (estimated before meshing)
+MAX_ELEMENTS = 5_000_000
+#: estimated element count from which gmsh's progress messages are shown on the terminal
+LARGE_ELEMENTS = 200_000
+#: mean measure of one gmsh element of size h, over h**dim: a segment; an equilateral triangle
+#: (gmsh: 0.99 of the estimate's count on a square); gmsh's tetrahedra are larger than regular
+#: ones (1/(6 sqrt 2) = 0.118): 4.6-4.9 per h**3 in a box, so 0.2 (a slight overestimate)
+_ELEMENT_MEASURE = {1: 1.0, 2: math.sqrt(3) / 4, 3: 0.2}
+_ELEMENT_NAME = {1: "line segments", 2: "triangles", 3: "tetrahedra"}
 
 _lock = threading.RLock()
 _state = {"pid": None, "atexit": False}
@@ -154,7 +164,62 @@ def _add_size_fields(gmsh, dim: int, h: float | None, refine) -> None:
         field.setAsBackgroundMesh(smallest)
 
 
-def generate(gmsh, dim: int, h: float | None, refine: Sequence = (), sizes_from_points: bool = False) -> Mesh:
+def _measure(gmsh, dim: int, tags: Sequence[int]) -> float:
+    """Total length/area/volume of dimension-``dim`` entities (OpenCASCADE's; the bounding box's
+    for entities of gmsh's built-in kernel, an upper bound)."""
+    total = 0.0
+    for tag in tags:
+        try:
+            total += gmsh.model.occ.getMass(dim, tag)
+        except Exception:  # gmsh raises plain Exception for an entity OpenCASCADE does not know
+            box = gmsh.model.getBoundingBox(dim, tag)
+            extents = sorted((hi - lo for lo, hi in zip(box[:3], box[3:])), reverse=True)
+            total += math.prod(extents[:dim])
+    return total
+
+
+def _point_size(gmsh) -> float | None:
+    """Geometric mean of the mesh sizes set at the model's points (a .geo file's), or None."""
+    points = gmsh.model.getEntities(0)
+    sizes = np.asarray(gmsh.model.mesh.getSizes(points) if points else [], dtype=float)
+    sizes = sizes[(sizes > 0) & (sizes < 1e20)]
+    return float(np.exp(np.log(sizes).mean())) if len(sizes) else None
+
+
+def _band_elements(boundary: float, r, h: float, dim: int, samples: int = 256) -> float:
+    """Integral over the distance d from the boundary, up to ``r.dist_max``, of the band's
+    measure per unit d over the element size ``s(d)`` to the power ``dim`` (``h_min`` up to
+    ``dist_min``, growing linearly to h at ``dist_max``). In 2D the band's length grows as
+    ``boundary + 2 pi d``, as around a hole (an upper bound for other boundaries)."""
+    d = (np.arange(samples) + 0.5) * (r.dist_max / samples)
+    growth = np.clip((d - r.dist_min) / (r.dist_max - r.dist_min), 0.0, 1.0)
+    size = r.h_min + growth * max(h - r.h_min, 0.0)
+    width = boundary + (2 * math.pi * d if dim == 2 else 0.0)
+    return float(np.sum(width / size**dim) * (r.dist_max / samples))
+
+
+def estimate_elements(gmsh, dim: int, h: float | None, refine: Sequence = (), sizes_from_points: bool = False) -> float:
+    """About how many ``dim``-simplices meshing the current model makes: the domain's measure over
+    one element's at size h (`_ELEMENT_MEASURE`; within 13% of gmsh's counts on the shipped
+    generators, refined or not), plus for each refinement the elements of its band
+    (`_band_elements`). With ``sizes_from_points`` the size is the geometric mean of the sizes set
+    at points, if smaller than h."""
+    sizes = [size for size in (h, _point_size(gmsh) if sizes_from_points else None) if size is not None]
+    if not sizes:
+        return 0.0
+    size = min(sizes) * gmsh.option.getNumber("Mesh.MeshSizeFactor")
+    unit = _ELEMENT_MEASURE[dim]
+    domain = _measure(gmsh, dim, [t for _, t in gmsh.model.getEntities(dim)])
+    count = domain / (unit * size**dim)
+    groups = _boundary_entities(gmsh, dim - 1) if refine else {}
+    for r in refine:
+        boundary = _measure(gmsh, dim - 1, groups.get(r.boundary, []))
+        count += min(_band_elements(boundary, r, size, dim) / unit, domain / (unit * r.h_min**dim))
+    return count
+
+
+def generate(gmsh, dim: int, h: float | None, refine: Sequence = (), sizes_from_points: bool = False,
+             force: bool = False) -> Mesh:
     """Mesh the current model in dimension ``dim`` and convert it to a `Mesh`.
 
     Args:
@@ -166,6 +231,9 @@ def generate(gmsh, dim: int, h: float | None, refine: Sequence = (), sizes_from_
             boundary's sizes into the interior (gmsh's default); otherwise the size is ``h``
             and the refinements alone (OpenCASCADE gives points a default size below ``h``,
             and extending a refined boundary's size would refine the whole interior).
+        force: mesh even if `estimate_elements` is above `MAX_ELEMENTS` (otherwise `MeshError`
+            with the estimate, before meshing). From `LARGE_ELEMENTS` on, the estimate is printed
+            and gmsh's progress messages are shown on stderr.
     """
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", int(sizes_from_points))
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", int(sizes_from_points))
@@ -175,6 +243,16 @@ def generate(gmsh, dim: int, h: float | None, refine: Sequence = (), sizes_from_
         if dim < 2:
             raise MeshError("refinement near boundaries needs a 2D or 3D mesh")
         _add_size_fields(gmsh, dim, h, refine)
+    estimate = estimate_elements(gmsh, dim, h, refine, sizes_from_points)
+    if estimate > MAX_ELEMENTS and not force:
+        raise MeshError(f"this would make about {estimate:,.0f} {_ELEMENT_NAME[dim]}, above the limit of "
+                        f"{MAX_ELEMENTS:,}; use a larger element size, or force=True (meshsim mesh ... --force) "
+                        f"to mesh it anyway")
+    if estimate > LARGE_ELEMENTS:
+        print(f"meshsim: meshing about {estimate:,.0f} {_ELEMENT_NAME[dim]}; gmsh's progress follows",
+              file=sys.stderr, flush=True)
+        gmsh.option.setNumber("General.Terminal", 1)
+        gmsh.option.setNumber("General.Verbosity", 4)
     gmsh.model.mesh.generate(dim)
     return model_to_mesh(gmsh, dim)
 

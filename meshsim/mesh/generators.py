@@ -9,6 +9,11 @@ Local refinement (2D and 3D generators): ``refine`` is a sequence of `Refinement
 ``{boundary name: (h_min, dist_min, dist_max)}``. The element size is ``h_min`` within
 ``dist_min`` of that boundary and grows linearly to ``h`` at ``dist_max`` (gmsh Distance and
 Threshold fields, combined by a Min field when there are several).
+
+Size guard: before meshing, the number of elements is estimated from the domain's area (volume)
+and the sizes, refinements included (`meshsim.mesh._gmsh.estimate_elements`); above 5 million a
+generator raises `MeshError` with the estimate unless called with ``force=True``. From 200,000 on
+it prints the estimate and gmsh's progress messages on stderr.
 """
 from __future__ import annotations
 
@@ -22,6 +27,7 @@ import numpy as np
 from . import _gmsh
 from ._polygons import as_polygon, check_domain, random_holes, random_star_polygon
 from .errors import MeshError
+from .geo_safety import check_geo
 from .mesh import Mesh
 
 
@@ -79,7 +85,7 @@ def _name_boxes(gmsh, dim: int, boxes: Mapping[str, Sequence[tuple]], eps: float
         _gmsh.name_boundary(gmsh, dim, name, tags)
 
 
-def interval(a: float = 0.0, b: float = 1.0, h: float = 0.1) -> Mesh:
+def interval(a: float = 0.0, b: float = 1.0, h: float = 0.1, force: bool = False) -> Mesh:
     """1D mesh of [a, b]: points (N, 1), cells (M, 2); boundaries ``"left"`` (x = a) and
     ``"right"`` (x = b), each one (1, 1) point facet."""
     _positive(h=h, length=b - a)
@@ -90,11 +96,11 @@ def interval(a: float = 0.0, b: float = 1.0, h: float = 0.1) -> Mesh:
         occ.synchronize()
         _gmsh.name_boundary(gmsh, 0, "left", [left])
         _gmsh.name_boundary(gmsh, 0, "right", [right])
-        return _gmsh.generate(gmsh, 1, h)
+        return _gmsh.generate(gmsh, 1, h, force=force)
 
 
 def rectangle(width: float = 1.0, height: float = 1.0, h: float = 0.1, origin: tuple = (0.0, 0.0),
-              refine: RefineSpec = None) -> Mesh:
+              refine: RefineSpec = None, force: bool = False) -> Mesh:
     """Triangle mesh of [x0, x0 + width] x [y0, y0 + height], ``origin = (x0, y0)``; boundaries
     ``"left"``, ``"right"``, ``"bottom"``, ``"top"`` (x = x0, x = x0 + width, y = y0, y = y0 + height)."""
     _positive(width=width, height=height, h=h)
@@ -106,10 +112,11 @@ def rectangle(width: float = 1.0, height: float = 1.0, h: float = 0.1, origin: t
         _name_boxes(gmsh, 1, {"left": [((x0, y0, 0), (x0, y1, 0))], "right": [((x1, y0, 0), (x1, y1, 0))],
                               "bottom": [((x0, y0, 0), (x1, y0, 0))], "top": [((x0, y1, 0), (x1, y1, 0))]},
                     eps=1e-6 * (1 + max(width, height)))
-        return _gmsh.generate(gmsh, 2, h, _refinements(refine))
+        return _gmsh.generate(gmsh, 2, h, _refinements(refine), force=force)
 
 
-def disk(radius: float = 1.0, center: tuple = (0.0, 0.0), h: float = 0.1, refine: RefineSpec = None) -> Mesh:
+def disk(radius: float = 1.0, center: tuple = (0.0, 0.0), h: float = 0.1, refine: RefineSpec = None,
+         force: bool = False) -> Mesh:
     """Triangle mesh of the disk of ``radius`` about ``center = (cx, cy)``; boundary ``"boundary"``."""
     _positive(radius=radius, h=h)
     cx, cy = map(float, center)
@@ -117,7 +124,7 @@ def disk(radius: float = 1.0, center: tuple = (0.0, 0.0), h: float = 0.1, refine
         gmsh.model.occ.addDisk(cx, cy, 0, radius, radius)
         gmsh.model.occ.synchronize()
         _gmsh.name_boundary(gmsh, 1, "boundary", [t for _, t in gmsh.model.getEntities(1)])
-        return _gmsh.generate(gmsh, 2, h, _refinements(refine))
+        return _gmsh.generate(gmsh, 2, h, _refinements(refine), force=force)
 
 
 def _add_loop(occ, shape) -> tuple[int, list[int]]:
@@ -131,7 +138,7 @@ def _add_loop(occ, shape) -> tuple[int, list[int]]:
     return occ.addCurveLoop(curves), curves
 
 
-def polygon(vertices, holes: Sequence = (), h: float = 0.1, refine: RefineSpec = None) -> Mesh:
+def polygon(vertices, holes: Sequence = (), h: float = 0.1, refine: RefineSpec = None, force: bool = False) -> Mesh:
     """Triangle mesh of a simple polygon with holes.
 
     Args:
@@ -140,6 +147,7 @@ def polygon(vertices, holes: Sequence = (), h: float = 0.1, refine: RefineSpec =
             polygon and disjoint from the other holes.
         h: largest element size.
         refine: see the module docstring.
+        force: mesh even above the size guard's limit (see the module docstring).
 
     Boundaries: ``"outer"`` and ``"hole_0"``, ``"hole_1"``, ... in the order of ``holes``.
     Raises `MeshError` if the outer polygon or a hole intersects itself, a hole leaves the
@@ -158,12 +166,12 @@ def polygon(vertices, holes: Sequence = (), h: float = 0.1, refine: RefineSpec =
         _gmsh.name_boundary(gmsh, 1, "outer", outer_curves)
         for i, (_, curves) in enumerate(hole_loops):
             _gmsh.name_boundary(gmsh, 1, f"hole_{i}", curves)
-        return _gmsh.generate(gmsh, 2, h, _refinements(refine))
+        return _gmsh.generate(gmsh, 2, h, _refinements(refine), force=force)
 
 
 def channel_with_cylinder(length: float = 2.2, height: float = 0.41, center: tuple = (0.2, 0.2),
                           radius: float = 0.05, h: float = 0.02, h_cylinder: float | None = None,
-                          refine: RefineSpec = None) -> Mesh:
+                          refine: RefineSpec = None, force: bool = False) -> Mesh:
     """Triangle mesh of the DFG flow-around-a-cylinder channel [0, length] x [0, height]
     minus the disk of ``radius`` about ``center`` (Schaefer & Turek 1996 defaults).
 
@@ -191,11 +199,11 @@ def channel_with_cylinder(length: float = 2.2, height: float = 0.41, center: tup
                               "walls": [((0, 0, 0), (length, 0, 0)), ((0, height, 0), (length, height, 0))],
                               "cylinder": [((cx - radius, cy - radius, 0), (cx + radius, cy + radius, 0))]},
                     eps=1e-6 * (1 + length))
-        return _gmsh.generate(gmsh, 2, h, refinements)
+        return _gmsh.generate(gmsh, 2, h, refinements, force=force)
 
 
 def random_domain(seed: int, h: float = 0.05, size: float = 1.0, num_vertices: tuple = (5, 12),
-                  max_holes: int = 3, refine: RefineSpec = None) -> Mesh:
+                  max_holes: int = 3, refine: RefineSpec = None, force: bool = False) -> Mesh:
     """Triangle mesh of a random polygon with random holes, for diverse datasets.
 
     The outer boundary is star-shaped about the origin with ``num_vertices`` (min, max)
@@ -205,19 +213,23 @@ def random_domain(seed: int, h: float = 0.05, size: float = 1.0, num_vertices: t
     arguments give a bit-identical mesh. Boundaries ``"outer"``, ``"hole_0"``, ...
     """
     _positive(h=h, size=size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise MeshError(f"seed must be an integer >= 0, got {seed!r}")
     lo, hi = (int(n) for n in num_vertices)
     if not 3 <= lo <= hi:
         raise MeshError(f"num_vertices must be (min, max) with 3 <= min <= max, got {num_vertices}")
     rng = np.random.default_rng(seed)
     outer = random_star_polygon(rng, size, (lo, hi))
     holes = random_holes(rng, outer, size, int(max_holes))
-    return polygon(outer, holes, h=h, refine=refine)
+    return polygon(outer, holes, h=h, refine=refine, force=force)
 
 
 def box(size: tuple = (1.0, 1.0, 1.0), h: float = 0.2, origin: tuple = (0.0, 0.0, 0.0),
-        refine: RefineSpec = None) -> Mesh:
+        refine: RefineSpec = None, force: bool = False) -> Mesh:
     """Tetrahedral mesh of the box ``origin + [0, size]``; boundaries ``"left"``, ``"right"``
     (x-, x+), ``"front"``, ``"back"`` (y-, y+), ``"bottom"``, ``"top"`` (z-, z+), facets (F, 3)."""
+    if len(size) != 3 or len(origin) != 3:
+        raise MeshError(f"size and origin of a box are 3 numbers each, got size={size!r}, origin={origin!r}")
     dx, dy, dz = map(float, size)
     _positive(size_x=dx, size_y=dy, size_z=dz, h=h)
     lo = np.asarray(origin, dtype=float)
@@ -234,10 +246,11 @@ def box(size: tuple = (1.0, 1.0, 1.0), h: float = 0.2, origin: tuple = (0.0, 0.0
         gmsh.model.occ.addBox(*lo, dx, dy, dz)
         gmsh.model.occ.synchronize()
         _name_boxes(gmsh, 2, faces, eps=1e-6 * (1 + max(dx, dy, dz)))
-        return _gmsh.generate(gmsh, 3, h, _refinements(refine))
+        return _gmsh.generate(gmsh, 3, h, _refinements(refine), force=force)
 
 
-def from_geo(path, h: float | None = None, dim: int | None = None, refine: RefineSpec = None) -> Mesh:
+def from_geo(path, h: float | None = None, dim: int | None = None, refine: RefineSpec = None,
+             force: bool = False, trust: bool = False) -> Mesh:
     """Mesh a gmsh ``.geo`` file.
 
     Args:
@@ -246,6 +259,11 @@ def from_geo(path, h: float | None = None, dim: int | None = None, refine: Refin
             file still scales it); ``None`` keeps the sizes the file sets.
         dim: dimension of the cells; default the model's dimension.
         refine: see the module docstring; names are the file's physical groups.
+        force: mesh even above the size guard's limit (the estimate uses h, or the sizes the file
+            sets at points).
+        trust: run the file even if it (or a file it includes) holds commands that act outside
+            gmsh: ``SystemCall``, ``Print``, ``Save``, ``Exit``, ... (`meshsim.mesh.geo_safety`);
+            by default such a file is refused with a `MeshError` naming the line.
 
     Cells are the elements of dimension ``dim``; boundaries are the physical groups of
     dimension ``dim - 1``, by name (an unnamed group by its tag, e.g. ``"3"``).
@@ -258,9 +276,11 @@ def from_geo(path, h: float | None = None, dim: int | None = None, refine: Refin
         _positive(h=h)
     if dim is not None and dim not in (1, 2, 3):
         raise MeshError(f"dim must be 1, 2 or 3, got {dim!r}")
+    if not trust:
+        check_geo(path)
     with _gmsh.session("from_geo", path=str(path), h=h, dim=dim) as gmsh:
         gmsh.open(str(path))
         dim = dim or gmsh.model.getDimension()
         if dim < 1:
             raise MeshError("the file defines no curves, surfaces or volumes")
-        return _gmsh.generate(gmsh, dim, h, _refinements(refine), sizes_from_points=True)
+        return _gmsh.generate(gmsh, dim, h, _refinements(refine), sizes_from_points=True, force=force)

@@ -11,12 +11,20 @@ from .mlp import MLP
 
 #: xavier gain of the coordinate MLP's last layer: coordinates barely move at initialisation
 COORD_INIT_GAIN = 1e-3
+#: bound of each edge's coordinate term (x_i - x_j) phi_x(m_ij), per component, as in the reference
+#: implementations of EGNN and SEGNO: it keeps one exploding edge from spoiling a training run
+COORD_CLAMP = 100.0
 
 
-def _small_last_layer(mlp: MLP) -> MLP:
+def _small_last_layer(mlp: MLP, bias: bool = True) -> MLP:
+    """``mlp`` with its last layer initialised small (xavier gain 1e-3, zero bias), or without a
+    bias when ``bias`` is False."""
     last = mlp.linears[-1]
+    if not bias:
+        last = mlp.linears[-1] = nn.Linear(last.in_features, last.out_features, bias=False)
     nn.init.xavier_uniform_(last.weight, gain=COORD_INIT_GAIN)
-    nn.init.zeros_(last.bias)
+    if last.bias is not None:
+        nn.init.zeros_(last.bias)
     return mlp
 
 
@@ -26,30 +34,39 @@ class EGNNLayer(MessagePassing):
 
     .. math::
         m_{ij} &= \phi_e(h_i, h_j, \|x_i - x_j\|^2, a_{ij}) \\
-        s_i &= \frac{1}{\deg(i)} \sum_j (x_i - x_j)\, \phi_x(m_{ij}) \\
+        s_i &= \frac{1}{\deg(i)} \sum_j \mathrm{clamp}\big((x_i - x_j)\, \phi_x(m_{ij}), \pm c\big) \\
         x_i' &= x_i + s_i \quad\text{or, velocity variant,}\quad
             v_i' = \phi_v(h_i)\, v_i^{\mathrm{init}} + s_i,\; x_i' = x_i + v_i' \\
         h_i' &= h_i + \phi_h(h_i, \textstyle\sum_j m_{ij})
 
     :math:`\phi_e` (two layers, SiLU after each), :math:`\phi_h`, :math:`\phi_x` and :math:`\phi_v`
     are MLPs with one hidden layer of ``hidden_dim``. The last layer of :math:`\phi_x` is initialised
-    with xavier gain 1e-3 and zero bias, as in the paper. There is no division by distances, so
-    coincident points give finite outputs and gradients. The first layer of :math:`\phi_e` is
-    evaluated by parts: the ``h_i`` and ``h_j`` products per node, gathered per edge.
+    with xavier gain 1e-3 and zero bias, as in the paper. Each edge's coordinate term is clamped
+    componentwise to :math:`\pm c` (``coord_clamp``, 100 as in the reference implementations of
+    EGNN and SEGNO; it is inactive in normal operation and stops a diverging edge from producing
+    NaN; its gradient is zero where it clamps). There is no division by distances, so coincident
+    points give finite outputs and gradients. The first layer of :math:`\phi_e` is evaluated by
+    parts: the ``h_i`` and ``h_j`` products per node, gathered per edge.
 
     Args:
         hidden_dim: width of the node features ``h`` and of all MLPs.
         edge_dim: number of invariant edge attributes ``a_ij`` (0: none).
         velocity: add the :math:`\phi_v(h_i) v_i^{\mathrm{init}}` term (needs ``vel`` in `forward`).
+        coord_clamp: the bound c of each edge's coordinate term; None: no clamp.
+        coord_bias: give :math:`\phi_x`'s last layer a bias (SEGNO's reference has one, EGNN's not).
     """
 
-    def __init__(self, hidden_dim: int, edge_dim: int = 0, *, velocity: bool = False):
+    def __init__(self, hidden_dim: int, edge_dim: int = 0, *, velocity: bool = False,
+                 coord_clamp: float | None = COORD_CLAMP, coord_bias: bool = True):
         super().__init__(aggr=None)
+        if coord_clamp is not None and not coord_clamp > 0:
+            raise ValueError(f"coord_clamp must be positive or None, got {coord_clamp}")
         self.hidden_dim, self.edge_dim, self.velocity = hidden_dim, edge_dim, velocity
+        self.coord_clamp = coord_clamp
         self.edge_mlp = MLP(2 * hidden_dim + 1 + edge_dim, hidden_dim, hidden_dim, 1, nn.SiLU, layer_norm=False)
         self.edge_act = nn.SiLU()
         self.node_mlp = MLP(2 * hidden_dim, hidden_dim, hidden_dim, 1, nn.SiLU, layer_norm=False)
-        self.coord_mlp = _small_last_layer(MLP(hidden_dim, 1, hidden_dim, 1, nn.SiLU, layer_norm=False))
+        self.coord_mlp = _small_last_layer(MLP(hidden_dim, 1, hidden_dim, 1, nn.SiLU, layer_norm=False), coord_bias)
         self.vel_mlp = MLP(hidden_dim, 1, hidden_dim, 1, nn.SiLU, layer_norm=False) if velocity else None
 
     def interact(self, h: torch.Tensor, pos: torch.Tensor, edge_index: torch.Tensor,
@@ -78,7 +95,7 @@ class EGNNLayer(MessagePassing):
 
     def message(self, h_as_target_i: torch.Tensor, h_as_source_j: torch.Tensor, pos_i: torch.Tensor,
                 pos_j: torch.Tensor, edge_attr: torch.Tensor | None) -> torch.Tensor:
-        """Per edge: [m_ij (hidden_dim), (x_i - x_j) phi_x(m_ij) (dim)]."""
+        """Per edge: [m_ij (hidden_dim), clamp((x_i - x_j) phi_x(m_ij)) (dim)]."""
         diff = pos_i - pos_j
         invariants = (diff * diff).sum(dim=1, keepdim=True)
         if edge_attr is not None:
@@ -86,7 +103,10 @@ class EGNNLayer(MessagePassing):
         first = self.edge_mlp.first_linear
         pre = h_as_target_i + h_as_source_j + invariants @ first.weight[:, 2 * self.hidden_dim:].T + first.bias
         m = self.edge_act(self.edge_mlp.rest(pre))
-        return torch.cat([m, diff * self.coord_mlp(m)], dim=1)
+        coordinate = diff * self.coord_mlp(m)
+        if self.coord_clamp is not None:
+            coordinate = coordinate.clamp(-self.coord_clamp, self.coord_clamp)
+        return torch.cat([m, coordinate], dim=1)
 
     def aggregate(self, inputs: torch.Tensor, index: torch.Tensor, dim_size: int | None = None) -> torch.Tensor:
         """Sum the messages m_ij and average the coordinate terms over the incoming edges of i."""
@@ -126,18 +146,19 @@ class EGNN(nn.Module):
     Args:
         node_dim: input node features; edge_dim: edge attributes (0: none);
         hidden_dim: width of h and of the MLPs (64 in the paper); num_layers: E_GCL layers (4);
-        velocity: use the velocity variant.
+        velocity: use the velocity variant; coord_clamp, coord_bias: see `EGNNLayer` (the EGNN
+        paper's N-body model has no bias there: ``coord_bias=False``).
     """
 
     def __init__(self, node_dim: int, edge_dim: int = 0, hidden_dim: int = 64, num_layers: int = 4,
-                 *, velocity: bool = False):
+                 *, velocity: bool = False, coord_clamp: float | None = COORD_CLAMP, coord_bias: bool = True):
         super().__init__()
         if num_layers < 1:
             raise ValueError(f"num_layers must be >= 1, got {num_layers}")
         self.velocity, self.edge_dim = velocity, edge_dim
         self.embedding = nn.Linear(node_dim, hidden_dim)
-        self.layers = nn.ModuleList(EGNNLayer(hidden_dim, edge_dim, velocity=velocity)
-                                    for _ in range(num_layers))
+        self.layers = nn.ModuleList(EGNNLayer(hidden_dim, edge_dim, velocity=velocity, coord_clamp=coord_clamp,
+                                              coord_bias=coord_bias) for _ in range(num_layers))
 
     def run(self, data: Data) -> tuple[torch.Tensor, torch.Tensor]:
         """Final node features (N, hidden_dim) and coordinates (N, dim)."""

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch_geometric.data import Data
 
-from .egnn import EGNNLayer
+from .egnn import COORD_CLAMP, EGNNLayer
 
 
 class SEGNO(nn.Module):
@@ -25,18 +25,22 @@ class SEGNO(nn.Module):
     (N, dim), ``edge_index`` (2, E) and ``edge_attr`` (E, edge_dim) when ``edge_dim > 0``. Equivariant
     like `EGNN`.
 
+    Each edge's term of :math:`a_i` is clamped to :math:`\pm 100` as in the reference
+    implementation (``coord_clamp``, see `EGNNLayer`).
+
     Args:
-        node_dim, edge_dim, hidden_dim: as in `EGNN`.
+        node_dim, edge_dim, hidden_dim, coord_clamp: as in `EGNN`.
         num_steps: L, applications of the shared layer (8 in the paper's N-body runs).
     """
 
-    def __init__(self, node_dim: int, edge_dim: int = 0, hidden_dim: int = 64, num_steps: int = 8):
+    def __init__(self, node_dim: int, edge_dim: int = 0, hidden_dim: int = 64, num_steps: int = 8,
+                 coord_clamp: float | None = COORD_CLAMP):
         super().__init__()
         if num_steps < 1:
             raise ValueError(f"num_steps must be >= 1, got {num_steps}")
         self.num_steps = num_steps
         self.embedding = nn.Linear(node_dim, hidden_dim)
-        self.layer = EGNNLayer(hidden_dim, edge_dim)
+        self.layer = EGNNLayer(hidden_dim, edge_dim, coord_clamp=coord_clamp)
 
     def integrate(self, data: Data) -> tuple[torch.Tensor, torch.Tensor]:
         """Coordinates and velocities (N, dim) at the end of the unit time interval."""

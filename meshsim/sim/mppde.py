@@ -5,9 +5,11 @@ r"""Reference solver of the MP-PDE combined equation (Brandstetter, Worrall & We
     \quad \delta(t, x) = \sum_{j=1}^{5} A_j \sin(\omega_j t + 2\pi l_j x / L + \phi_j),
     \quad u(0, x) = \delta(0, x)
 
-periodic in x, L = 16. Finite volumes on n_x cells: WENO5 with the Godunov flux for the advection
-term, fourth-order central differences for u_xx and u_xxx, the forcing at cell centres, and
-adaptive explicit Runge-Kutta in time (scipy's ``RK45``, the Dormand-Prince 5(4) pair).
+periodic in x, L = 16. Finite volumes on n_x cells of width dx = L / n_x: WENO5 with the Godunov
+flux for the advection term, fourth-order central differences for u_xx and u_xxx, the forcing at
+the grid's nodes, and adaptive explicit Runge-Kutta in time (scipy's ``RK45``, the Dormand-Prince
+5(4) pair). The nodes are the cell centres (``grid="cell"``) or, as in the paper's code,
+``linspace(0, L, n_x)`` with both ends (``grid="reference"``; see `meshsim.sim.mppde_grids`).
 Experiments E1-E3 draw (alpha, beta, gamma) and the forcing from the paper's ranges.
 """
 from __future__ import annotations
@@ -17,10 +19,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.integrate import solve_ivp
 
+from .mppde_grids import DOMAIN_LENGTH, cell_centres, coarsen, grid_points, spectral_subsample  # noqa: F401
 from .weno import burgers_flux_divergence
 
-#: domain length L of the MP-PDE experiments
-DOMAIN_LENGTH = 16.0
 #: stored time steps per trajectory
 NUM_STORED_STEPS = 250
 
@@ -109,11 +110,6 @@ E2 = Experiment("E2", alpha=(1.0, 1.0), beta=(0.0, 0.2), gamma=(0.0, 0.0), t_end
 E3 = Experiment("E3", alpha=(0.0, 6.0), beta=(0.1, 0.4), gamma=(0.0, 1.0), t_end=2.0)
 
 
-def cell_centres(nx: int, length: float = DOMAIN_LENGTH) -> np.ndarray:
-    """(nx,) centres (i + 1/2) dx of the cells of [0, length)."""
-    return (np.arange(nx) + 0.5) * (length / nx)
-
-
 def _second_derivative(u: np.ndarray, dx: float) -> np.ndarray:
     r = {k: np.roll(u, -k, axis=-1) for k in (-2, -1, 1, 2)}
     return (-r[2] + 16 * r[1] - 30 * u + 16 * r[-1] - r[-2]) / (12 * dx ** 2)
@@ -125,11 +121,11 @@ def _third_derivative(u: np.ndarray, dx: float) -> np.ndarray:
 
 
 def right_hand_side(t: float, u: np.ndarray, equation: CombinedEquation, forcing: Forcing,
-                    length: float = DOMAIN_LENGTH) -> np.ndarray:
-    """du/dt of the semi-discrete scheme for cell values u (..., nx)."""
+                    length: float = DOMAIN_LENGTH, grid: str = "cell") -> np.ndarray:
+    """du/dt of the semi-discrete scheme for node values u (..., nx) on ``grid`` (dx = length / nx)."""
     nx = u.shape[-1]
     dx = length / nx
-    rate = forcing(t, cell_centres(nx, length)) * np.ones_like(u)
+    rate = forcing(t, grid_points(nx, grid, length)) * np.ones_like(u)
     if np.any(equation.alpha):
         rate = rate - equation.alpha * burgers_flux_divergence(u, dx)
     if np.any(equation.beta):
@@ -141,17 +137,19 @@ def right_hand_side(t: float, u: np.ndarray, equation: CombinedEquation, forcing
 
 def solve_combined_equation(equation: CombinedEquation, forcing: Forcing, nx: int, t_end: float,
           num_steps: int = NUM_STORED_STEPS, u0: np.ndarray | None = None, rtol: float = 1e-6,
-          atol: float = 1e-8, length: float = DOMAIN_LENGTH) -> tuple[np.ndarray, np.ndarray]:
+          atol: float = 1e-8, length: float = DOMAIN_LENGTH, grid: str = "cell") -> tuple[np.ndarray, np.ndarray]:
     """Integrate the combined equation on ``nx`` cells of [0, length) and store ``num_steps`` frames.
 
     Args:
         equation, forcing: the PDE.
         nx: number of cells (>= 7, the width of the third-derivative stencil).
         t_end: final time; frames at ``linspace(0, t_end, num_steps)``.
-        u0: initial cell values (..., nx); default delta(0, x) at the cell centres. A batch of
+        u0: initial values (..., nx); default delta(0, x) at the grid's nodes. A batch of
             trajectories (B, nx) is integrated together, with a batch of forcings (`Forcing.stack`)
             and coefficients of shape (B, 1) or scalars.
         rtol, atol: tolerances of the adaptive Dormand-Prince integrator.
+        grid: ``"cell"`` (nodes at the cell centres) or ``"reference"`` (nodes at
+            ``linspace(0, length, nx)``, the paper's code); the forcing is evaluated at the nodes.
 
     Returns: (times (num_steps,), u (..., num_steps, nx)).
 
@@ -160,14 +158,15 @@ def solve_combined_equation(equation: CombinedEquation, forcing: Forcing, nx: in
     """
     if nx < 7:
         raise ValueError(f"nx must be >= 7, got {nx}")
-    u0 = forcing(0.0, cell_centres(nx, length)) if u0 is None else np.asarray(u0, dtype=np.float64)
+    points = grid_points(nx, grid, length)
+    u0 = forcing(0.0, points) if u0 is None else np.asarray(u0, dtype=np.float64)
     if u0.shape[-1] != nx:
         raise ValueError(f"u0 has {u0.shape[-1]} cells, expected nx={nx}")
     batch_shape = u0.shape[:-1]
     times = np.linspace(0.0, t_end, num_steps)
 
     def rate(t, flat):
-        return right_hand_side(t, flat.reshape(*batch_shape, nx), equation, forcing, length).ravel()
+        return right_hand_side(t, flat.reshape(*batch_shape, nx), equation, forcing, length, grid).ravel()
 
     result = solve_ivp(rate, (0.0, t_end), u0.ravel(), method="RK45", t_eval=times, rtol=rtol, atol=atol)
     if not result.success:
@@ -176,34 +175,3 @@ def solve_combined_equation(equation: CombinedEquation, forcing: Forcing, nx: in
     if not np.isfinite(u).all():
         raise RuntimeError(f"solution of {equation} at nx={nx} is not finite")
     return times, u
-
-
-def coarsen(u: np.ndarray, factor: int) -> np.ndarray:
-    """Average groups of ``factor`` consecutive cells: (..., nx) -> (..., nx / factor).
-
-    The reference data at nx = 200 gives the MP-PDE grids nx = 100, 50, 40 (factors 2, 4, 5).
-    """
-    nx = u.shape[-1]
-    if factor < 1 or nx % factor:
-        raise ValueError(f"cannot coarsen {nx} cells by a factor of {factor}")
-    return u.reshape(*u.shape[:-1], nx // factor, factor).mean(-1)
-
-
-def spectral_subsample(u: np.ndarray, factor: int) -> np.ndarray:
-    """Low-pass and subsample: (..., nx) -> (..., nx / factor) point values at the coarse cell centres
-    of the Fourier series of ``u`` truncated to the modes the coarse grid resolves (|k| < nx_c / 2).
-
-    The alternative to `coarsen` (exact cell averages): a smooth, band-limited coarse signal, closer
-    to the filtered and subsampled coarse grids of the MP-PDE paper's data. Periodic in x.
-    """
-    nx = u.shape[-1]
-    if factor < 1 or nx % factor:
-        raise ValueError(f"cannot subsample {nx} cells by a factor of {factor}")
-    coarse = nx // factor
-    spectrum = np.fft.rfft(u, axis=-1)[..., :coarse // 2 + 1].copy()
-    if coarse % 2 == 0:
-        spectrum[..., -1] = 0.0  # the coarse Nyquist mode is not resolved symmetrically
-    # fine samples sit at (i + 1/2) dx; coarse centres at (j + 1/2) factor dx: shift by (factor - 1) dx / 2
-    k = np.arange(spectrum.shape[-1])
-    spectrum *= np.exp(2j * np.pi * k * (factor - 1) / (2 * nx))
-    return np.fft.irfft(spectrum, n=coarse, axis=-1) * (coarse / nx)

@@ -8,8 +8,9 @@ from importlib import import_module
 #: public name -> the module that defines it
 _NAMES = {
     "StepBatchSampler": "batching", "seed_for": "batching", "step_generator": "batching",
-    "latest_checkpoint": "checkpoint", "list_checkpoints": "checkpoint", "load_checkpoint": "checkpoint",
-    "save_checkpoint": "checkpoint",
+    "CheckpointError": "checkpoint", "CheckpointWarning": "checkpoint", "latest_checkpoint": "checkpoint",
+    "list_checkpoints": "checkpoint", "load_checkpoint": "checkpoint", "load_latest_checkpoint": "checkpoint",
+    "read_checkpoint": "checkpoint", "save_checkpoint": "checkpoint",
     "LossModule": "ddp", "distributed_context": "ddp", "init_from_environment": "ddp", "wrap_loss": "ddp",
     "NonFiniteLossError": "loop", "TrainConfig": "loop", "TrainResult": "loop", "make_optimizer": "loop",
     "train": "loop",
@@ -19,7 +20,7 @@ _NAMES = {
     "rollout_rmse": "metrics",
     "rollout": "rollouts", "windows_to_frames": "rollouts", "RolloutResult": "rollouts",
     "RunFolder": "run_folder",
-    "TASKS": "tasks", "load_run": "cli",
+    "TASKS": "tasks", "load_run": "cli", "TrainPlan": "run_settings", "read_run_config": "run_settings",
 }
 
 __all__ = sorted(_NAMES)

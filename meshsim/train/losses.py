@@ -85,34 +85,76 @@ def bundle(trajectory: torch.Tensor, start: int | torch.Tensor, time_window: int
     return torch.gather(trajectory, 1, columns)
 
 
+#: how `MPPDELoss` reduces the squared errors of a batch
+MPPDE_REDUCTIONS = ("mse", "sqrt_sum")
+
+
 class MPPDELoss:
     """Temporal-bundling loss with the pushforward trick for `meshsim.nn.MPPDE`.
 
-    For each graph of the batch (``u`` (N, T) the whole trajectory, ``pos``, ``params``,
-    ``edge_index``, ``batch``) a number of pushforward bundles k in ``0..max_unroll`` (one per
-    step) and a start frame s (one per graph) are drawn from ``generator``; the model is unrolled
-    k bundles from the window before s without gradient, and trained by MSE on the next bundle.
-    The time of frame s - 1 is ``(s - 1) dt``, with ``dt`` the model's.
+    For each graph of the batch a start frame s is drawn, and for the step one number of
+    pushforward bundles k in ``0..max_unroll`` (0 for steps up to ``unroll_from_step``: the paper
+    trains its first epoch without pushforward), all from ``generator``; the model is unrolled k
+    bundles from the window before s without gradient, and trained on the next bundle. The time of
+    frame s - 1 is ``(s - 1) dt``, with ``dt`` the model's.
 
-    Call: ``loss(model, batch, generator) -> scalar``.
+    The batch is either a PyG batch of graphs (``u`` (N, T) the whole trajectories, ``pos``,
+    ``params``, ``edge_index``, ``batch``), or, with ``grid`` (a `meshsim.train.mppde_grid.MPPDEGrid`
+    shared by every trajectory), a `TrajectoryItem` batch ``(u (B, nx, T), params (B, P))``, the
+    fast path: the batched graph is built once.
+
+    ``reduction``: ``"mse"`` (mean squared error) or ``"sqrt_sum"`` (the square root of the summed
+    squared error over the batch, the paper's training loss).
+
+    Call: ``loss(model, batch, generator) -> scalar``; `meshsim.train.train` calls ``set_step``.
     """
 
-    def __init__(self, max_unroll: int = 0):
-        self.max_unroll = max_unroll
+    def __init__(self, max_unroll: int = 0, unroll_from_step: int = 0, reduction: str = "mse", grid=None):
+        if reduction not in MPPDE_REDUCTIONS:
+            raise ValueError(f"reduction must be one of {MPPDE_REDUCTIONS}, got {reduction!r}")
+        self.max_unroll, self.unroll_from_step = max_unroll, unroll_from_step
+        self.reduction, self.grid = reduction, grid
+        self.step = None
 
-    def __call__(self, model: nn.Module, batch: Data, generator: torch.Generator) -> torch.Tensor:
-        tw, trajectory = model.time_window, batch.u
-        unroll = int(torch.randint(0, self.max_unroll + 1, (1,), generator=generator))
+    def set_step(self, step: int) -> None:
+        """The number (1-based) of the training step about to run."""
+        self.step = step
+
+    def unroll_range(self) -> int:
+        """The most pushforward bundles of the current step."""
+        early = self.step is not None and self.step <= self.unroll_from_step
+        return 0 if early else self.max_unroll
+
+    def _inputs(self, batch):
+        """(trajectories (N, T), pos, params, edges, graph (N,), edge_shift, num_graphs)."""
+        if self.grid is None:
+            trajectory = batch.u
+            graph = getattr(batch, "batch", None)
+            if graph is None:
+                graph = torch.zeros(len(trajectory), dtype=torch.long, device=trajectory.device)
+            return (trajectory, batch.pos, batch.params, batch.edge_index, graph,
+                    getattr(batch, "edge_shift", None), int(graph.max()) + 1)
+        u, params = batch
+        num_graphs, nx, num_steps = u.shape
+        grid = self.grid.batched(num_graphs)
+        return u.reshape(num_graphs * nx, num_steps), grid.pos, params, grid.edges, grid.batch, grid.edge_shift, \
+            num_graphs
+
+    def __call__(self, model: nn.Module, batch, generator: torch.Generator) -> torch.Tensor:
+        tw = model.time_window
+        trajectory, pos, params, edges, graph, shift, num_graphs = self._inputs(batch)
+        unroll = int(torch.randint(0, self.unroll_range() + 1, (1,), generator=generator))
         first, last = window_starts(trajectory.shape[1], tw, unroll)
-        graph = getattr(batch, "batch", None)
-        graph = torch.zeros(len(trajectory), dtype=torch.long, device=trajectory.device) if graph is None else graph
-        starts = torch.randint(first, last + 1, (int(graph.max()) + 1,), generator=generator).to(trajectory.device)
+        starts = torch.randint(first, last + 1, (num_graphs,), generator=generator).to(trajectory.device)
         node_starts = starts[graph]
         window = bundle(trajectory, node_starts - tw, tw)
         times = (starts.to(trajectory.dtype) - 1) * model.dt
 
         def step(state: torch.Tensor, k: int) -> torch.Tensor:
-            return model(state, batch.pos, times + k * tw * model.dt, batch.params, batch.edge_index, graph)
+            return model(state, pos, times + k * tw * model.dt, params, edges, graph, shift)
 
         prediction = step(pushforward(step, window, unroll), unroll)
-        return masked_mse(prediction, bundle(trajectory, node_starts + unroll * tw, tw))
+        target = bundle(trajectory, node_starts + unroll * tw, tw)
+        if self.reduction == "mse":
+            return masked_mse(prediction, target)
+        return ((prediction - target) ** 2).sum().sqrt()

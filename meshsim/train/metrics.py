@@ -69,3 +69,20 @@ def accumulated_error(prediction: torch.Tensor, truth: torch.Tensor) -> float:
         raise ValueError(f"expected (B, T, nx) or (T, nx), got {tuple(truth.shape)}")
     nx = truth.shape[-1]
     return float(((prediction - truth) ** 2).sum((1, 2)).mean() / nx)
+
+
+def bundle_accumulated_errors(prediction: torch.Tensor, truth: torch.Tensor, time_window: int,
+                              bundles: tuple[int, ...] = (7, 8)) -> dict[int, float]:
+    """`accumulated_error` over the first k bundles (k tw frames) of rollouts (B, F, nx) that start
+    at frame 2 tw, for each k in ``bundles``: ``{k: error}``.
+
+    With 250 frames and tw = 25, 8 bundles are frames 50-249 (the sum in the MP-PDE code's
+    evaluation loop) and 7 bundles frames 50-224 (the sum that matches the paper's table).
+    """
+    _check_shapes(prediction, truth)
+    available = truth.shape[-2] // time_window
+    if any(not 1 <= k <= available for k in bundles):
+        raise ValueError(f"bundles {list(bundles)} must lie in 1..{available} ({truth.shape[-2]} frames of "
+                         f"{time_window})")
+    return {k: accumulated_error(prediction[..., :k * time_window, :], truth[..., :k * time_window, :])
+            for k in bundles}

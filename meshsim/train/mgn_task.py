@@ -15,6 +15,7 @@ from typing import Sequence
 import numpy as np
 import torch
 from torch_geometric.data import Data
+from tqdm.auto import tqdm
 
 from ..data import DatasetError, MeshDataset
 from ..graph import NUM_NODE_TYPES
@@ -121,13 +122,14 @@ def rollout_trajectory(model: MeshGraphNet, dataset: MeshDataset, layout: StateL
 
 
 def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, horizon: int = 50,
-             max_trajectories: int | None = None) -> dict:
+             max_trajectories: int | None = None, progress: bool = False) -> dict:
     """MeshGraphNets' metrics of the state over the split's trajectories, and the persistence
     baseline (the state never changes) on the same frames.
 
     Returns: ``one_step_rmse``, ``rollout_rmse_<h>`` (first h steps, h = min(horizon, T - 1)),
     ``rollout_rmse_full``, ``persistence_rmse_<h>``, ``persistence_rmse_full``, ``horizon`` (h),
-    ``num_trajectories``, ``max_abs_prediction`` (blow-up check) and ``finite``.
+    ``num_trajectories``, ``max_abs_prediction`` (blow-up check) and ``finite``. ``progress``
+    shows progress bars of the rollouts and the one-step windows.
     """
     count = dataset.num_samples if max_trajectories is None else min(max_trajectories, dataset.num_samples)
     if count == 0:
@@ -136,7 +138,7 @@ def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, hor
     sums = dict.fromkeys(("rollout_h", "rollout_full", "persistence_h", "persistence_full"), 0.0)
     counts = dict.fromkeys(sums, 0)
     largest, finite, h = 0.0, True, min(horizon, dataset.meta["num_steps"] - 1)
-    for i in range(count):
+    for i in tqdm(range(count), desc="rollouts", unit="trajectory", disable=not progress):
         result = rollout_trajectory(model, dataset, layout, i)
         persistence = result.graph.x.expand_as(result.truth)
         for key, error in (("rollout_full", (result.prediction - result.truth) ** 2),
@@ -151,7 +153,8 @@ def evaluate(model: MeshGraphNet, dataset: MeshDataset, layout: StateLayout, hor
         finite = finite and bool(torch.isfinite(result.prediction).all())
     value = {key: (sums[key] / counts[key]) ** 0.5 for key in sums}
     # the split's windows are ordered by sample: the first count * windows are these trajectories' steps
-    one_step = one_step_rmse(model, (dataset[j] for j in range(count * dataset.windows)))
+    windows = tqdm(range(count * dataset.windows), desc="one-step", unit="window", disable=not progress)
+    one_step = one_step_rmse(model, (dataset[j] for j in windows))
     return {"one_step_rmse": one_step, f"rollout_rmse_{h}": value["rollout_h"],
             "rollout_rmse_full": value["rollout_full"], f"persistence_rmse_{h}": value["persistence_h"],
             "persistence_rmse_full": value["persistence_full"], "horizon": h, "num_trajectories": count,
@@ -198,8 +201,9 @@ class MeshGraphNetTask:
     def validate(self, split: str = "valid"):
         return validation(self.split(split), self.layout)
 
-    def evaluate(self, model: MeshGraphNet, split: str = "test", max_trajectories: int | None = None) -> dict:
-        return evaluate(model, self.split(split), self.layout, max_trajectories=max_trajectories)
+    def evaluate(self, model: MeshGraphNet, split: str = "test", max_trajectories: int | None = None,
+                 progress: bool = False) -> dict:
+        return evaluate(model, self.split(split), self.layout, max_trajectories=max_trajectories, progress=progress)
 
     def example_rollout(self, model: MeshGraphNet, split: str = "valid") -> RolloutResult:
         """Rollout of the split's first trajectory, for animations."""

@@ -2,7 +2,8 @@
 
 A task class is built from a dataset folder and its settings dataclass (``Settings``), and gives
 ``train_set``, ``model()``, ``loss()``, ``validate()``, ``evaluate(model, split, max_trajectories)``,
-``train_defaults`` (steps, batch_size, lr, lr_final) and optionally ``example_rollout(model, split)``.
+``train_defaults`` (steps, batch_size, lr, lr_final) and optionally ``example_rollout(model, split)``;
+``evaluate`` may take ``progress=True`` (a progress bar for ``meshsim evaluate``).
 """
 from __future__ import annotations
 
@@ -14,6 +15,11 @@ TASKS = {
     "mppde": ("mppde_task", "MPPDETask"),
     "egnn": ("nbody_task", "EGNNTask"),
     "segno": ("nbody_task", "SEGNOTask"),
+    "gns": ("particle_tasks", "GNSTask"),
+    "giorom": ("particle_tasks", "GIOROMTask"),
+    "um2n": ("um2n_task", "UM2NTask"),
+    "dmm": ("dmm_task", "DMMTask"),
+    "stnn": ("stnn_task", "STNNTask"),
 }
 
 

@@ -40,14 +40,25 @@ def sample_toy(params: ToyParams, rng: np.random.Generator):
     return make_sample(mesh, {"u": u, "k": mesh.points}, {"a": a, "ab": [a, 2 * a]})
 
 
+def _toy_recipe(train=5, valid=2, test=0, per_shard=2, seed=0, **params) -> Recipe:
+    splits = {"train": train, "valid": valid, "test": test}
+    return Recipe.from_dict({"name": "toy", "problem": "toy", "seed": seed, "samples_per_shard": per_shard,
+                             "splits": {k: v for k, v in splits.items() if v}, "params": params})
+
+
+TOY = Problem(ToyParams, sample_toy, inputs=("k",), targets=("u",), description="toy")
+
+
 @pytest.fixture
 def toy(monkeypatch):
     """Adds the "toy" problem to PROBLEMS for the test; returns a recipe factory."""
-    monkeypatch.setitem(PROBLEMS, "toy", Problem(ToyParams, sample_toy, inputs=("k",), targets=("u",),
-                                                 description="toy"))
+    monkeypatch.setitem(PROBLEMS, "toy", TOY)
+    return _toy_recipe
 
-    def recipe(train=5, valid=2, test=0, per_shard=2, seed=0, **params) -> Recipe:
-        splits = {"train": train, "valid": valid, "test": test}
-        return Recipe.from_dict({"name": "toy", "problem": "toy", "seed": seed, "samples_per_shard": per_shard,
-                                 "splits": {k: v for k, v in splits.items() if v}, "params": params})
-    return recipe
+
+@pytest.fixture(scope="module")
+def toy_module():
+    """`toy` for module-scoped fixtures (datasets generated once per test module)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PROBLEMS, "toy", TOY)
+        yield _toy_recipe

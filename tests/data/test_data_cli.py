@@ -1,8 +1,11 @@
 """Tests of meshsim/data/cli.py (named test_data_cli so it does not clash with tests/test_cli.py)."""
 import argparse
+import os
+from pathlib import Path
 
 import pytest
 
+from meshsim.data import runner
 from meshsim.data.cli import add_commands
 
 
@@ -45,3 +48,36 @@ def test_bad_recipe_fails_before_any_work_naming_the_key(recipe_file, tmp_path, 
     assert not (tmp_path / "d").exists()
     assert _run(["generate", str(recipe_file), "--out", str(tmp_path / "d"), "--num-samples", "0"]) == 2
     assert _run(["verify", str(tmp_path / "nothing")]) == 1
+
+
+def _unwritable(tmp_path) -> Path:
+    """A dataset folder this process cannot create (root may write anywhere but /sys)."""
+    if os.geteuid() != 0:
+        parent = tmp_path / "read-only"
+        parent.mkdir()
+        parent.chmod(0o500)
+        return parent / "data"
+    if Path("/sys").is_dir():
+        return Path("/sys/meshsim-test/data")
+    pytest.skip("no folder this (root) process cannot write")
+
+
+def test_output_and_scheduler_errors_are_one_line(recipe_file, tmp_path, capsys, monkeypatch):
+    existing = tmp_path / "notes.txt"
+    existing.write_text("x")
+    unwritable = _unwritable(tmp_path)
+    cases = {existing: f"{existing}: is a file; the output of generate is a folder",
+             existing / "data": f"{existing / 'data'}: cannot write the dataset there (Not a directory)",
+             unwritable: f"{unwritable}: cannot write the dataset there ("}
+    for out, message in cases.items():
+        assert _run(["generate", str(recipe_file), "--out", str(out), "--quiet"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"meshsim generate: error: {message}") and err.count("\n") == 1, err
+    monkeypatch.setattr(runner, "SCHEDULER_TIMEOUT_S", 1.0)
+    out = tmp_path / "d"
+    assert _run(["generate", str(recipe_file), "--out", str(out), "--quiet", "--scheduler", "tcp://127.0.0.1:1"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("meshsim generate: error: cannot reach the Dask scheduler at tcp://127.0.0.1:1 within 1 s")
+    assert err.count("\n") == 1
+    assert _run(["verify", str(existing)]) == 1
+    assert capsys.readouterr().out.startswith(f"{existing}: not a folder")

@@ -1,12 +1,12 @@
+import dataclasses
 import pickle
 
-import h5py
 import numpy as np
 import pytest
 import torch
 from torch_geometric.loader import DataLoader
 
-from meshsim.data import DatasetError, ShardReader, generate, read_meta, sha256_file, verify, write_shard
+from meshsim.data import DatasetError, ShardReader, generate, read_meta, verify, write_shard
 from meshsim.data import open as open_dataset
 from meshsim.data.store import write_json_atomic
 from meshsim.graph import assert_same_graph, from_mesh, mesh_edge_index
@@ -104,7 +104,7 @@ def test_bad_requests_raise_dataset_error(steady, tmp_path_factory):
 
 def test_graphs_equal_from_mesh_attribute_by_attribute(steady):
     with ShardReader(steady / "shard-00001.h5") as reader:
-        assert reader.schema_version == 2
+        assert reader.schema_version == 3
         sample = reader.sample(1)  # train index 3
     graph = open_dataset(steady, split="train")[3]
     expected = from_mesh(Mesh(sample.points, sample.cells, sample.boundary), fields={"k": sample.fields["k"]},
@@ -136,6 +136,7 @@ def _downgrade_to_schema_1(folder):
                         num_requested=reader.num_requested, indices=reader.indices, seeds=reader.seeds,
                         failures=reader.failures)
         record["sha256"] = write_shard(path, samples=samples, schema_version=1, **args)
+    meta["schema_version"] = 1
     write_json_atomic(folder / "meta.json", meta)
 
 
@@ -155,11 +156,16 @@ def test_datasets_of_schema_1_still_load_and_verify(toy, tmp_path):
 
 
 def test_verify_finds_stored_edges_that_do_not_match_the_cells(steady):
+    """A shard written with wrong edges (a writer's bug, not damage: its checksums match)."""
     path = steady / "shard-00000.h5"
-    with h5py.File(path, "r+") as f:
-        edges = f["edge_index"][()]
-        f["edge_index"][:, :2] = edges[:, 1::-1]  # swap the first two edges
+    with ShardReader(path) as reader:
+        samples = [reader.sample(i) for i in range(len(reader))]
+        args = dict(split=reader.split, shard=reader.shard, first_index=reader.first_index,
+                    num_requested=reader.num_requested, indices=reader.indices, seeds=reader.seeds, failures=[])
+    edges = samples[0].edge_index.copy()
+    edges[:, :2] = edges[:, 1::-1]  # swap the first two edges
+    samples[0] = dataclasses.replace(samples[0], edge_index=edges)
     meta = read_meta(steady)
-    meta["shards"][0]["sha256"] = sha256_file(path)
+    meta["shards"][0]["sha256"] = write_shard(path, samples=samples, **args)
     write_json_atomic(steady / "meta.json", meta)
     assert verify(steady) == [f"{path}: stored edge_index of its first sample differs from the edges of its cells"]

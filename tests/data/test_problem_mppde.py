@@ -7,9 +7,10 @@ import pytest
 from meshsim.data import PROBLEMS, DatasetError, ShardReader, generate, load_recipe, sample_seed
 from meshsim.data import open as open_dataset
 from meshsim.data.params import parse_params
-from meshsim.data.problems.mppde import MPPDEParams, sample_mppde
+from meshsim.data.problems.mppde import MPPDEParams, coarse_trajectories, sample_mppde, solve_stored
 from meshsim.graph import NodeType
-from meshsim.sim import E1, E3, CombinedEquation, Forcing, cell_centres, coarsen, solve_combined_equation
+from meshsim.sim import (E1, E3, CombinedEquation, Forcing, cell_centres, coarsen, reference_filter,
+                         solve_combined_equation)
 
 E1_SHORT = MPPDEParams(t_end=0.5)
 
@@ -19,10 +20,10 @@ def _forcing(params) -> Forcing:
                    params["forcing_wavenumbers"].astype(np.int64))
 
 
-def _rerun(sample, nx: int, t_end: float) -> np.ndarray:
+def _rerun(sample, nx: int, t_end: float, grid: str = "cell") -> np.ndarray:
     p = sample.params
     equation = CombinedEquation(float(p["alpha"]), float(p["beta"]), float(p["gamma"]))
-    return solve_combined_equation(equation, _forcing(p), nx, t_end)[1]
+    return solve_combined_equation(equation, _forcing(p), nx, t_end, grid=grid)[1]
 
 
 def test_a_sample_is_the_reference_solution_on_the_line_of_cell_centres():
@@ -51,6 +52,27 @@ def test_a_coarse_sample_is_the_cell_average_of_the_reference():
     np.testing.assert_allclose(coarse.points[:, 0], cell_centres(50))
     forcing = _forcing(coarse.params)
     np.testing.assert_allclose(coarse.fields["u"][0, :, 0], coarsen(forcing(0.0, cell_centres(200)), 4), atol=1e-12)
+
+
+def test_a_reference_protocol_sample_is_the_filtered_solve_on_linspace_nodes():
+    reference = dataclasses.replace(E1_SHORT, grid="reference")
+    fine = sample_mppde(reference, np.random.default_rng(2))
+    coarse = sample_mppde(dataclasses.replace(reference, nx=40), np.random.default_rng(2))
+    np.testing.assert_array_equal(fine.points[:, 0], np.linspace(0.0, 16.0, 200))
+    np.testing.assert_array_equal(coarse.points[:, 0], np.linspace(0.0, 16.0, 40))
+    np.testing.assert_array_equal(fine.fields["u"][:, :, 0], _rerun(fine, 200, 0.5, "reference"))
+    np.testing.assert_array_equal(coarse.fields["u"][:, :, 0], reference_filter(fine.fields["u"][:, :, 0], 5))
+    np.testing.assert_array_equal(coarse_trajectories(fine.fields["u"][:, :, 0], 40, "reference"),
+                                  coarse.fields["u"][:, :, 0])
+    # the classical baseline: an independent solve on 40 nodes from the stored parameters
+    alone = _rerun(coarse, 40, 0.5, "reference")
+    np.testing.assert_array_equal(solve_stored(coarse.params, 40, 0.5, "reference"), alone)
+    batch = {k: np.stack([fine.params[k], coarse.params[k]]) for k in fine.params}
+    np.testing.assert_allclose(solve_stored(batch, 40, 0.5, "reference")[1], alone, atol=1e-5)
+    with pytest.raises(DatasetError, match="p.grid = 'nodes' is not a protocol"):
+        parse_params(MPPDEParams, {"grid": "nodes"}, "p")
+    with pytest.raises(DatasetError, match="cannot make 30 nodes from data on 200"):
+        coarse_trajectories(fine.fields["u"][:, :, 0], 30, "reference")
 
 
 def test_e3_draws_every_coefficient_in_its_range():
@@ -82,7 +104,7 @@ def test_shipped_recipes_are_the_papers_experiments():
     for name, experiment in (("mppde_E1", E1), ("mppde_E2", None), ("mppde_E3", E3)):
         recipe = load_recipe(name)
         assert recipe.problem == "mppde" and recipe.splits == {"train": 2048, "valid": 128, "test": 128}
-        assert (recipe.params.reference_nx, recipe.params.nx) == (200, 200)
+        assert (recipe.params.reference_nx, recipe.params.nx, recipe.params.grid) == (200, 200, "reference")
         if experiment is not None:
             assert (recipe.params.alpha, recipe.params.beta, recipe.params.gamma, recipe.params.t_end) == (
                 experiment.alpha, experiment.beta, experiment.gamma, experiment.t_end)
@@ -100,7 +122,7 @@ def test_generated_samples_rerun_from_their_stored_parameters(tmp_path):
         assert int(reader.indices[2]) == 2
     expected = sample_mppde(recipe.params, np.random.default_rng(sample_seed(0, "train", 2)))
     np.testing.assert_array_equal(stored.fields["u"], expected.fields["u"])
-    rerun = _rerun(stored, 200, 4.0)
+    rerun = _rerun(stored, 200, 4.0, "reference")
     u = stored.fields["u"][:, :, 0]
     assert np.abs(rerun - u).max() <= 1e-6 * np.abs(u).max()
     graph = open_dataset(tmp_path, split="train", history=1, horizon=1)[249]  # sample 1, frames 0 -> 1

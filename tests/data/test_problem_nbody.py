@@ -54,3 +54,17 @@ def test_the_dataset_gives_fully_connected_windows(tmp_path):
     np.testing.assert_allclose(graph.x.numpy(), np.concatenate([pos[1], vel[1], sample.fields["charge"]], 1),
                                rtol=1e-6)
     np.testing.assert_allclose(graph.y.numpy(), np.concatenate([pos[2], pos[3], vel[2], vel[3]], 1), rtol=1e-6)
+
+
+def test_a_reference_protocol_sample_numbers_frames_from_the_first_step_block():
+    from meshsim.sim.nbody_reference import reference_charged_system
+
+    params = ChargedNBodyParams(num_frames=4, steps_per_frame=50, reference_protocol=True)
+    sample = sample_charged_nbody(params, np.random.default_rng(7))
+    traj = reference_charged_system(1, seed=np.random.default_rng(7), steps=200, every=50, length=250)
+    assert sample.fields["pos"].shape == (4, 5, 3)  # no initial frame: frame k is step 50 (k + 1)
+    np.testing.assert_allclose(sample.times, [0.05, 0.1, 0.15, 0.2])
+    np.testing.assert_array_equal(sample.fields["pos"], traj.pos[0])
+    np.testing.assert_array_equal(sample.fields["vel"], traj.vel[0])
+    recipe = load_recipe("nbody_charged_reference")
+    assert recipe.params.reference_protocol and recipe.params.num_frames == 49 and recipe.seed == 43

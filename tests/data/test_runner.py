@@ -90,9 +90,10 @@ def test_verify_names_a_corrupted_shard(toy, tmp_path):
     data[-100] ^= 0xFF
     path.write_bytes(bytes(data))
     problems = verify(tmp_path)
-    assert len(problems) == 1 and problems[0].startswith(f"{path}: sha256")
+    assert len(problems) == 2 and problems[0].startswith(f"{path}: sha256")
+    assert problems[1].startswith(f"{path}: corrupted shard (") and "metadata checksum" in problems[1]
     (tmp_path / "shard-00002.h5").unlink()
-    assert verify(tmp_path)[1] == f"{tmp_path / 'shard-00002.h5'}: missing"
+    assert verify(tmp_path)[2] == f"{tmp_path / 'shard-00002.h5'}: missing"
 
 
 def test_dask_local_cluster_gives_the_same_shards(toy, tmp_path):

@@ -121,11 +121,11 @@ def test_shards_store_each_samples_edges_sorted_by_target(tmp_path):
     samples = [_sample(rng, n) for n in (5, 8, 6)]
     _write(tmp_path / "s.h5", samples)
     with h5py.File(tmp_path / "s.h5", "r") as f:
-        assert f.attrs["schema_version"] == 2
+        assert f.attrs["schema_version"] == 3
         # a fan of n - 2 triangles has 2n - 3 edges, 4n - 6 directed ones
         assert f["edge_offsets"][()].tolist() == [0, 14, 40, 58] and f["edge_index"].shape == (2, 58)
     with ShardReader(tmp_path / "s.h5") as reader:
-        assert reader.schema_version == 2
+        assert reader.schema_version == 3
         for i, sample in enumerate(samples):
             edges = reader.sample(i).edge_index
             assert edges.dtype == np.int64
@@ -149,9 +149,9 @@ def test_schema_1_shards_are_read_with_edges_computed_from_the_cells(tmp_path):
 def test_unknown_schema_versions_and_bad_edges_raise_dataset_error(tmp_path):
     rng = np.random.default_rng(7)
     samples = [_sample(rng, 6), _sample(rng, 5)]
-    with pytest.raises(DatasetError, match="cannot write schema version 3"):
+    with pytest.raises(DatasetError, match="cannot write schema version 4"):
         write_shard(tmp_path / "s.h5", split="train", shard=0, first_index=0, num_requested=2, samples=samples,
-                    indices=[0, 1], seeds=[1, 2], failures=[], schema_version=3)
+                    indices=[0, 1], seeds=[1, 2], failures=[], schema_version=4)
     _write(tmp_path / "s.h5", samples)
     with h5py.File(tmp_path / "s.h5", "r+") as f:
         edges = f["edge_index"][()]
@@ -160,8 +160,8 @@ def test_unknown_schema_versions_and_bad_edges_raise_dataset_error(tmp_path):
     with pytest.raises(DatasetError, match="s.h5: edge_index of shape \\(2, 31\\) does not match the edge offsets"):
         ShardReader(tmp_path / "s.h5")
     with h5py.File(tmp_path / "s.h5", "r+") as f:
-        f.attrs["schema_version"] = 3
-    with pytest.raises(DatasetError, match="s.h5: schema version 3, this meshsim reads versions 1, 2"):
+        f.attrs["schema_version"] = 4
+    with pytest.raises(DatasetError, match="s.h5: schema version 4, this meshsim reads versions 1, 2, 3"):
         ShardReader(tmp_path / "s.h5")
     with pytest.raises(ValueError, match="edge_index has shape \\(3, 2\\)"):
         Sample(samples[0].points, samples[0].cells, {}, samples[0].node_type, {}, edge_index=np.zeros((3, 2)))

@@ -1,4 +1,5 @@
 import json
+import re
 import subprocess
 import sys
 import textwrap
@@ -9,6 +10,8 @@ import pytest
 import skfem
 
 import meshsim
+import meshsim.mesh.geometry
+from meshsim.cli import main
 from meshsim.mesh import Mesh, MeshError, from_meshio, read, read_xdmf_series, to_meshio, write, write_xdmf_series
 
 FORMATS = [("gmsh", ".msh"), ("gmsh22", ".msh"), ("vtu", ".vtu"), ("xdmf", ".xdmf")]
@@ -355,3 +358,171 @@ def test_xdmf_series_rejects_bad_shapes(tmp_path):
         write_xdmf_series(tmp_path / "s.xdmf", mesh, [0.0, np.nan, 1.0], fields)
     with pytest.raises(MeshError, match="no such file"):
         read_xdmf_series(tmp_path / "none.xdmf")
+
+
+# -- files meshsim writes open where it reads; bad meshes are reported --------------------------
+def test_a_single_state_written_as_xdmf_opens_in_read_info_and_meshio(tmp_path, capsys):
+    mesh = MESHES["triangle"]()
+    mesh = mesh.with_data({"u": mesh.points[:, 0]})
+    mesh.write(tmp_path / "channel.xdmf")  # what the demo writes
+    raw = meshio.read(tmp_path / "channel.xdmf")
+    np.testing.assert_array_equal(raw.point_data["u"], mesh.point_data["u"])
+    back = read(tmp_path / "channel.xdmf")
+    np.testing.assert_array_equal(back.cells, mesh.cells)
+    assert_same_boundaries(back, mesh)
+    text = meshsim.mesh.describe_file(tmp_path / "channel.xdmf")
+    assert "point_data 'u': shape (25,)" in text and "time series" not in text
+    assert capsys.readouterr() == ("", "")
+
+
+def test_time_series_are_read_one_step_at_a_time_and_described(tmp_path, capsys):
+    mesh = MESHES["triangle"]()
+    times, fields = _series(mesh, steps=3)
+    write_xdmf_series(tmp_path / "flow.xdmf", mesh, times, fields)
+    last, first = read(tmp_path / "flow.xdmf"), read(tmp_path / "flow.xdmf", step=0)
+    np.testing.assert_array_equal(last.cells, mesh.cells)
+    np.testing.assert_array_equal(last.point_data["u"], fields["u"][2])
+    np.testing.assert_array_equal(first.point_data["v"], fields["v"][0])
+    with pytest.raises(MeshError, match="flow.xdmf: no time step 3; the series has 3"):
+        read(tmp_path / "flow.xdmf", step=3)
+    assert main(["info", str(tmp_path / "flow.xdmf")]) == 0
+    out = capsys.readouterr()
+    assert "time series: 3 steps, times [0, 0.15, 0.3]; the fields below are step 2 (t = 0.3)" in out.out
+    assert "point_data 'u': shape (25,)" in out.out and "point_data 'v': shape (25, 2)" in out.out
+    assert out.err == ""
+    one_step = tmp_path / "one.xdmf"  # the demo's file before: a one-step series
+    write_xdmf_series(one_step, mesh, [0.0], {"u": fields["u"][:1]})
+    np.testing.assert_array_equal(read(one_step).point_data["u"], fields["u"][0])
+
+
+def _grid(n=4):
+    """(points, cells): an n x n square grid of counter-clockwise triangles."""
+    sk = skfem.MeshTri.init_tensor(np.linspace(0, 1, n + 1), np.linspace(0, 1, n + 1))
+    points = sk.p.T.copy()
+    return points, meshsim.mesh.geometry.orient_cells(points, sk.t.T)
+
+
+def _folded(points, cells):
+    """Move interior node 6 of the 4 x 4 grid (at (0.25, 0.25)) past its right neighbour."""
+    points = points.copy()
+    node = int(np.flatnonzero(np.all(np.isclose(points, [0.25, 0.25]), axis=1))[0])
+    points[node] = [0.62, 0.3]
+    return points, cells
+
+
+def test_a_folded_triangle_is_refused_named_and_repaired_on_request(tmp_path, capsys):
+    points, cells = _folded(*_grid())
+    negative = np.flatnonzero(meshsim.mesh.geometry.signed_measures(points, cells) < 0)
+    assert 0 < len(negative) < 6
+    meshio.write(tmp_path / "folded.vtu", meshio.Mesh(points, [("triangle", cells)]))
+    with pytest.raises(MeshError, match=rf"folded.vtu: folded \(inverted\) triangle cells \[{', '.join(map(str, negative))}\]"):
+        read(tmp_path / "folded.vtu")
+    with pytest.warns(meshsim.mesh.MeshRepairWarning, match="folded cells reversed"):
+        repaired = read(tmp_path / "folded.vtu", repair=True)
+    assert (repaired.signed_measures > 0).all()
+    assert main(["info", str(tmp_path / "folded.vtu")]) == 0
+    out = capsys.readouterr().out
+    assert f"file: folded (inverted) triangle cells [{', '.join(map(str, negative))}]" in out
+
+
+def test_a_folded_tetrahedron_is_found():
+    sk = skfem.MeshTet1().refined(2)
+    points, cells = sk.p.T.copy(), sk.t.T.copy()
+    cells = meshsim.mesh.geometry.orient_cells(points, cells)
+    interior = int(np.flatnonzero(np.all(np.isclose(points, [0.5, 0.5, 0.5]), axis=1))[0])
+    points[interior] = [0.9, 0.5, 0.5]
+    negative = np.flatnonzero(meshsim.mesh.geometry.signed_measures(points, cells) < 0)
+    assert len(negative) > 0
+    with pytest.raises(MeshError, match=r"src: folded \(inverted\) tetra cells"):
+        from_meshio(meshio.Mesh(points, [("tetra", cells)]), source="src")
+    from meshsim.mesh.cell_checks import orientation
+
+    np.testing.assert_array_equal(orientation(points, cells).folded_ids, negative)
+
+
+def test_cells_ordered_clockwise_are_reversed_silently(tmp_path, recwarn):
+    points, cells = _grid()
+    flipped = cells[:, ::-1]  # the whole file clockwise
+    mixed = np.where((np.arange(len(cells)) % 3 == 0)[:, None], flipped, cells)  # writer does not care
+    for name, file_cells in (("clockwise", flipped), ("mixed", mixed)):
+        meshio.write(tmp_path / f"{name}.vtu", meshio.Mesh(points, [("triangle", file_cells)]))
+        mesh = read(tmp_path / f"{name}.vtu")
+        assert (mesh.signed_measures > 0).all()
+        np.testing.assert_array_equal(np.sort(mesh.cells, axis=1), np.sort(cells, axis=1))
+    assert not recwarn.list
+    text = meshsim.mesh.describe_file(tmp_path / "clockwise.vtu")
+    assert f"file: {len(cells)} triangle cells ordered clockwise (negatively), reversed on reading" in text
+
+
+def test_duplicate_cells_are_refused_or_dropped_with_their_data(tmp_path):
+    points, cells = _grid(2)
+    with_copies = np.concatenate([cells, cells[[3]], cells[[1], ::-1]])
+    region = np.arange(len(with_copies))
+    meshio.write(tmp_path / "dup.vtu", meshio.Mesh(points, [("triangle", with_copies)], cell_data={"r": [region]}))
+    with pytest.raises(MeshError, match=r"dup.vtu: duplicate triangle cells \[8, 9\] \(2 in all\); read\(path, "
+                                        r"repair=True\)"):
+        read(tmp_path / "dup.vtu")
+    with pytest.warns(meshsim.mesh.MeshRepairWarning, match="duplicates dropped"):
+        mesh = read(tmp_path / "dup.vtu", repair=True)
+    assert mesh.num_cells == len(cells)
+    np.testing.assert_array_equal(mesh.cell_data["r"], np.arange(len(cells)))
+
+
+SU2 = """NDIME= 2
+NELEM= 2
+5 0 1 2 0
+5 0 2 3 1
+NPOIN= 4
+0.0 0.0 0
+1.0 0.0 1
+1.0 1.0 2
+0.0 1.0 3
+NMARK= 2
+MARKER_TAG= wall
+MARKER_ELEMS= 2
+3 0 1
+3 1 2
+MARKER_TAG= inlet
+MARKER_ELEMS= 1
+3 3 0
+"""
+
+
+def test_su2_markers_and_medit_references_become_boundaries(tmp_path, capsys):
+    (tmp_path / "square.su2").write_text(SU2)
+    mesh = read(tmp_path / "square.su2")
+    assert {name: f.tolist() for name, f in mesh.boundary.items()} == {"wall": [[0, 1], [1, 2]], "inlet": [[3, 0]]}
+    assert capsys.readouterr() == ("", "")  # meshio's "Warning: ... tags of string type" does not leak
+    points, cells = _grid(1)
+    edges = np.array([[0, 1], [1, 3], [3, 2], [2, 0]])
+    meshio.write(tmp_path / "square.mesh", meshio.Mesh(np.c_[points, np.zeros(4)], [("triangle", cells), ("line", edges)],
+                                                       cell_data={"medit:ref": [[1, 1], [3, 3, 4, 4]]}))
+    mesh = read(tmp_path / "square.mesh")
+    assert {name: len(f) for name, f in mesh.boundary.items()} == {"3": 2, "4": 2}
+
+
+def test_facets_without_a_boundary_name_are_dropped_with_a_warning(tmp_path):
+    points, cells = _grid(1)
+    meshio.write(tmp_path / "bare.vtu", meshio.Mesh(points, [("triangle", cells), ("line", [[0, 1], [1, 3]])]))
+    with pytest.warns(UserWarning, match="bare.vtu: 2 boundary facets carry no boundary name meshsim reads"):
+        assert read(tmp_path / "bare.vtu").boundary == {}
+
+
+def test_info_errors_are_one_line(tmp_path, capsys):
+    points, cells = _grid(1)
+    meshio.write(tmp_path / "bad.vtu", meshio.Mesh(points, [("triangle", np.array([[0, 1, 2], [1, 3, 9]]))]))
+    (tmp_path / "shape.geo").write_text("Point(1) = {0, 0, 0};\n")
+    (tmp_path / "garbage.msh").write_text("this is not a mesh\n")
+    expected = {
+        tmp_path / "bad.vtu": r"bad.vtu: triangle cells \[1\] \(1 in all\) have node indices out of range \[0, 4\)",
+        tmp_path: "is a directory, not a mesh file",
+        tmp_path / "shape.geo": r"shape.geo: is a gmsh script, not a mesh: mesh it with `meshsim mesh from_geo ",
+        tmp_path / "garbage.msh": "garbage.msh: meshio cannot read it",
+        tmp_path / "none.vtu": "none.vtu: no such file",
+    }
+    capsys.readouterr()  # meshio.write's own warnings above
+    for path, message in expected.items():
+        assert main(["info", str(path)]) == 2
+        out = capsys.readouterr()
+        assert out.out == "" and len(out.err.splitlines()) == 1, out
+        assert re.match(rf"meshsim info: error: .*{message}", out.err) and "SystemExit" not in out.err, out.err

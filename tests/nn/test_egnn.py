@@ -148,3 +148,21 @@ def test_a_tiny_egnn_overfits_ten_charged_systems():
         loss.backward()
         optimizer.step()
     assert loss.item() < 1e-4
+
+
+def test_coordinate_terms_are_clamped_to_plus_minus_100_per_edge():
+    layer = EGNNLayer(8).double()
+    constant_coordinate_weight(layer, 1e4)  # phi_x = 1e4: every |x_i - x_j| phi_x component exceeds 100
+    pos = torch.tensor([[0.0, 0.0, 0.0], [0.5, -0.2, 0.1], [-0.3, 0.4, 2.0]], dtype=torch.float64)
+    edge_index = fully_connected(3)
+    h = torch.randn(3, 8, dtype=torch.float64)
+    _, clamped = layer(h, pos, edge_index)
+    diff = pos[:, None, :] - pos[None, :, :]  # x_i - x_j
+    off_diagonal = ~torch.eye(3, dtype=torch.bool)
+    expected = pos + (100.0 * diff.sign())[off_diagonal].reshape(3, 2, 3).mean(1)
+    torch.testing.assert_close(clamped, expected, rtol=0, atol=1e-12)
+    layer.coord_clamp = None
+    _, free = layer(h, pos, edge_index)
+    torch.testing.assert_close(free, pos + 1e4 * diff[off_diagonal].reshape(3, 2, 3).mean(1), rtol=1e-12, atol=1e-9)
+    with pytest.raises(ValueError, match="coord_clamp"):
+        EGNNLayer(8, coord_clamp=0.0)

@@ -87,3 +87,16 @@ def test_coincident_points_stay_finite():
 def test_num_steps_must_be_positive():
     with pytest.raises(ValueError, match="num_steps"):
         SEGNO(1, num_steps=0)
+
+
+def test_clamped_accelerations_bound_the_displacement_from_free_flight():
+    data = random_system(torch.Generator().manual_seed(5))
+    model = SEGNO(1, 1, hidden_dim=8, num_steps=4).double()
+    set_constant_acceleration_weight(model, 1e5)  # every edge term far beyond the clamp
+    with torch.no_grad():
+        pos = model(data)
+        model.layer.coord_clamp = None
+        unclamped = model(data)
+    # |a| <= 100 per component, so |x_L - x_0 - v_0| <= 100 tau^2 L (L + 1) / 2 = 62.5 for L = 4
+    assert (pos - data.pos - data.vel).abs().max() <= 62.5 + 1e-12  # measured: the bound, reached
+    assert (unclamped - data.pos - data.vel).abs().max() > 1e4

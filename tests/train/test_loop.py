@@ -80,6 +80,10 @@ def test_existing_run_needs_resume_and_same_seed(tmp_path):
     train(tiny_meshgraphnet(), MeshGraphNetLoss(), diffusion_dataset(), config(steps=5), run_dir=tmp_path)
     with pytest.raises(FileExistsError, match="resume=True"):
         train(tiny_meshgraphnet(), MeshGraphNetLoss(), diffusion_dataset(), config(), run_dir=tmp_path)
+    with pytest.raises(ValueError, match="cannot resume .* at step 5 with steps=3"):
+        train(tiny_meshgraphnet(), MeshGraphNetLoss(), diffusion_dataset(), config(steps=3), run_dir=tmp_path,
+              resume=True)
+    assert json.loads((tmp_path / "config.json").read_text())["train"]["steps"] == 5  # not rewritten
     with pytest.raises(ValueError, match="seed=4: it was trained with seed=0"):
         train(tiny_meshgraphnet(), MeshGraphNetLoss(), diffusion_dataset(), config(seed=4), run_dir=tmp_path,
               resume=True)

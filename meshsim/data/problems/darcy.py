@@ -7,16 +7,18 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
+import scipy.sparse as sp
 
-from ...fem import FunctionSpace, gaussian_random_field, poisson
+from ...fem import FunctionSpace, diffusion_system, dirichlet_constraint, gaussian_random_field, poisson
 from ...mesh import rectangle
 from ..params import interval, number, uniform
 from ..sample import Sample
 from ._common import make_sample
+from ._sequence import Draft, SolverParams
 
 
 @dataclass(frozen=True)
-class DarcyParams:
+class DarcyParams(SolverParams):
     """Parameters of the ``darcy`` problem; ranges are drawn uniformly per sample."""
 
     h: float = number(0.05, 0.002, 0.5, "element size on the unit square")
@@ -33,12 +35,35 @@ def _unit_square(h: float) -> FunctionSpace:
     return FunctionSpace(rectangle(h=h), order=1)
 
 
+def _permeability(params: DarcyParams, rng: np.random.Generator) -> tuple[FunctionSpace, float, np.ndarray]:
+    """The shared space, a drawn correlation length and the two-valued permeability (N,)."""
+    space = _unit_square(params.h)
+    ell = uniform(rng, params.length_scale)
+    g = gaussian_random_field(space.mesh, ell, seed=rng, n_modes=params.n_modes)
+    return space, ell, np.where(g >= 0.0, params.a_high, params.a_low)
+
+
+def darcy_system(params: DarcyParams, rng: np.random.Generator) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, float]:
+    """The linear system of one sample, for solver studies: A (n, n) and b (n,) on the free
+    (interior) dofs, the permeability a (N,) and the correlation length drawn; the same draws as
+    `draw_darcy` with the same ``rng``."""
+    space, ell, a = _permeability(params, rng)
+    constraint = dirichlet_constraint(space, {name: 0.0 for name in space.mesh.boundary})
+    A, b = constraint.reduce(*diffusion_system(space, a, params.f))
+    return A, b, a, ell
+
+
+def draw_darcy(params: DarcyParams, rng: np.random.Generator) -> Draft:
+    """One sample's permeability, its system solved later: SKR orders a shard by the field a."""
+    space, ell, a = _permeability(params, rng)
+    mesh = space.mesh
+
+    def finish(solver) -> Sample:
+        u = poisson(space, a, params.f, dirichlet={name: 0.0 for name in mesh.boundary}, solver=solver).values
+        return make_sample(mesh, {"a": a, "u": u}, {"length_scale": ell})
+    return Draft(mesh, a, finish)
+
+
 def sample_darcy(params: DarcyParams, rng: np.random.Generator) -> Sample:
     """One sample: fields a (N, 1) and u (N, 1); param length_scale."""
-    space = _unit_square(params.h)
-    mesh = space.mesh
-    ell = uniform(rng, params.length_scale)
-    g = gaussian_random_field(mesh, ell, seed=rng, n_modes=params.n_modes)
-    a = np.where(g >= 0.0, params.a_high, params.a_low)
-    u = poisson(space, a, params.f, dirichlet={name: 0.0 for name in mesh.boundary}).values
-    return make_sample(mesh, {"a": a, "u": u}, {"length_scale": ell})
+    return draw_darcy(params, rng).solve(params.make_solver())

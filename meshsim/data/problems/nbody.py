@@ -6,6 +6,10 @@ particles (so `meshsim.graph.from_mesh` gives the fully connected edges) on the 
 positions. The trajectory is in the fields: ``pos`` and ``vel`` (T, N, dim) and the per-particle
 ``charge`` or ``mass`` (N, 1). The benchmark task reads frame 30 and predicts frame 40; every frame
 is stored, so any horizon can be chosen at training time.
+
+``nbody_charged`` with ``reference_protocol = true`` follows the EGNN/SEGNO generator's conventions
+(`meshsim.sim.nbody_reference`): kick-drift integration, frame k at step (k + 1) * steps_per_frame
+(``num_frames`` frames, no initial one) and the drift velocity stored with each frame.
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import numpy as np
 
 from ...mesh import Mesh
 from ...sim.nbody import CHARGED_MAX_FORCE, NBodyTrajectory, charged_system, gravity_system
+from ...sim.nbody_reference import reference_charged_system
 from ..params import number
 from ..sample import Sample
 from ._common import make_sample
@@ -39,6 +44,8 @@ class ChargedNBodyParams(_NBodyParams):
 
     strength: float = number(1.0, 0.0, 1e6, "Coulomb constant")
     max_force: float = number(CHARGED_MAX_FORCE, 0.0, 1e12, "force component clip; 0 disables clipping")
+    reference_protocol: bool = number(False, doc="the EGNN/SEGNO generator's integrator, frame numbering "
+                                                 "(frame k at step (k + 1) steps_per_frame) and stored velocity")
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,16 @@ def _steps(params) -> dict:
 
 def sample_charged_nbody(params: ChargedNBodyParams, rng: np.random.Generator) -> Sample:
     """One charged system: fields pos, vel (T, N, dim), charge (N, 1); param clip_events (force
-    evaluations whose force was clipped; 0 means exact Coulomb dynamics)."""
+    evaluations whose force was clipped; 0 means exact Coulomb dynamics). T = num_frames + 1
+    (frame 0 the initial state), or num_frames on the reference protocol."""
+    if params.reference_protocol:
+        steps = _steps(params)
+        traj = reference_charged_system(1, seed=rng, num_particles=params.num_particles, dim=params.dim,
+                                        steps=steps["steps"], every=steps["every"], dt=params.dt,
+                                        loc_std=params.loc_std, speed=params.speed, strength=params.strength,
+                                        max_force=params.max_force or None,
+                                        length=steps["steps"] + steps["every"])
+        return _as_sample(traj, "charge")
     traj = charged_system(1, num_particles=params.num_particles, dim=params.dim, dt=params.dt,
                           loc_std=params.loc_std, speed=params.speed, strength=params.strength,
                           max_force=params.max_force or None, seed=rng, **_steps(params))

@@ -11,6 +11,7 @@ from ...mesh import random_domain
 from ..params import interval, number, uniform
 from ..sample import Sample
 from ._common import make_sample, mesh_seed
+from ._sequence import Draft, SolverParams
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class RandomDomainParams:
 
 
 @dataclass(frozen=True)
-class PoissonParams(RandomDomainParams):
+class PoissonParams(RandomDomainParams, SolverParams):
     """Parameters of the ``poisson`` problem; ranges are drawn uniformly per sample."""
 
     length_scale: tuple = interval((0.15, 0.4), 0.01, 10.0, "correlation length of kappa and f")
@@ -40,13 +41,22 @@ class PoissonParams(RandomDomainParams):
     n_modes: int = number(128, 8, 4096, "Fourier modes of each random field")
 
 
-def sample_poisson(params: PoissonParams, rng: np.random.Generator) -> Sample:
-    """One sample: fields kappa (N, 1), f (N, 1), u (N, 1); params length_scale,
-    log_kappa_variance, f_std, mesh_seed."""
+def draw_poisson(params: PoissonParams, rng: np.random.Generator) -> Draft:
+    """One sample's domain and fields, its system solved later (each sample has its own mesh:
+    SKR orders a shard by the drawn parameters)."""
     mesh, seed = params.mesh(rng)
     ell, log_var, f_std = (uniform(rng, r) for r in (params.length_scale, params.log_kappa_variance, params.f_std))
     kappa = lognormal_field(mesh, ell, log_variance=log_var, seed=rng, n_modes=params.n_modes)
     f = gaussian_random_field(mesh, ell, variance=f_std**2, mean=params.f_mean, seed=rng, n_modes=params.n_modes)
-    u = poisson(mesh, kappa, f, dirichlet={name: 0.0 for name in mesh.boundary}).values
-    return make_sample(mesh, {"kappa": kappa, "f": f, "u": u},
-                       {"length_scale": ell, "log_kappa_variance": log_var, "f_std": f_std, "mesh_seed": seed})
+
+    def finish(solver) -> Sample:
+        u = poisson(mesh, kappa, f, dirichlet={name: 0.0 for name in mesh.boundary}, solver=solver).values
+        return make_sample(mesh, {"kappa": kappa, "f": f, "u": u},
+                           {"length_scale": ell, "log_kappa_variance": log_var, "f_std": f_std, "mesh_seed": seed})
+    return Draft(mesh, np.array([ell, log_var, f_std]), finish)
+
+
+def sample_poisson(params: PoissonParams, rng: np.random.Generator) -> Sample:
+    """One sample: fields kappa (N, 1), f (N, 1), u (N, 1); params length_scale,
+    log_kappa_variance, f_std, mesh_seed."""
+    return draw_poisson(params, rng).solve(params.make_solver())

@@ -1,0 +1,92 @@
+"""Whole-batch loading: `read_batch` gives PyG's batch of the same graphs attribute by attribute
+(steady samples and trajectory windows), runs of samples are read at once and still checked, and the
+loaders cover every item once per epoch, with worker processes as without."""
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+import torch
+from torch_geometric.data import Batch
+
+from meshsim.data import DatasetError, ShardBatches, ShardReader, batch_loader, generate, read_batch
+from meshsim.data import open as open_dataset
+
+
+@pytest.fixture(scope="module")
+def steady(toy_module, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("steady")
+    generate(toy_module(train=7, valid=0, per_shard=3), folder, progress=False)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def windows(toy_module, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("windows")
+    generate(toy_module(train=3, valid=0, per_shard=2, num_frames=5), folder, progress=False)
+    return folder
+
+
+def assert_same_batch(a: Batch, b: Batch) -> None:
+    assert set(a.keys()) == set(b.keys()) and a.num_graphs == b.num_graphs
+    for key in b.keys():
+        if torch.is_tensor(b[key]):
+            assert a[key].dtype == b[key].dtype and torch.equal(a[key], b[key]), key
+        else:
+            assert a[key] == b[key], key
+    for key in b._slice_dict:
+        assert torch.equal(a._slice_dict[key], b._slice_dict[key]), key
+        assert (a._inc_dict[key] is None and b._inc_dict[key] is None) or torch.equal(a._inc_dict[key], b._inc_dict[key])
+
+
+@pytest.mark.parametrize("indices", [[4, 0, 6, 2], [0, 1, 2, 3, 4, 5, 6], [5]])
+def test_read_batch_equals_pyg_collation_of_the_same_graphs(steady, indices):
+    dataset = open_dataset(steady)
+    batch = read_batch(dataset, indices)
+    assert_same_batch(batch, Batch.from_data_list([dataset[i] for i in indices]))
+    example = batch.get_example(len(indices) - 1)
+    assert torch.equal(example.edge_index, dataset[indices[-1]].edge_index)
+
+
+def test_read_batch_of_trajectory_windows(windows):
+    dataset = open_dataset(windows, history=2, horizon=1)
+    indices = [7, 0, 3, 4]
+    assert_same_batch(read_batch(dataset, indices), Batch.from_data_list([dataset[i] for i in indices]))
+    with pytest.raises(IndexError):
+        read_batch(dataset, [dataset.len()])
+
+
+def test_a_run_of_samples_is_read_at_once_and_still_checked(steady, tmp_path):
+    with ShardReader(steady / "shard-00000.h5") as reader:
+        run = reader.samples(0, 3)
+        for i, sample in enumerate(run):
+            one = reader.sample(i)
+            for name in ("points", "cells", "node_type", "edge_index"):
+                assert np.array_equal(getattr(sample, name), getattr(one, name))
+            assert all(np.array_equal(sample.fields[n], one.fields[n]) for n in one.fields)
+            assert sample.boundary.keys() == one.boundary.keys()
+            assert all(np.array_equal(sample.params[n], one.params[n]) for n in one.params)
+    damaged = tmp_path / "shard.h5"
+    shutil.copy(steady / "shard-00000.h5", damaged)
+    with h5py.File(damaged, "r") as f:  # a byte of sample 2's u
+        position = f["fields/u"].id.get_offset() + 8 * int(f["point_offsets"][2]) + 3
+    raw = bytearray(damaged.read_bytes())
+    raw[position] ^= 0x40
+    damaged.write_bytes(bytes(raw))
+    with ShardReader(damaged) as reader:
+        assert len(reader.samples(0, 2)) == 2  # samples 0 and 1 are intact
+        with pytest.raises(DatasetError, match=r"sample 2 \(train index 2\): corrupted data: 'fields/u'"):
+            reader.samples(1, 3)
+
+
+def test_loaders_cover_every_item_once_per_epoch_with_and_without_workers(steady):
+    dataset = open_dataset(steady)
+    in_process = [b.sample_id.tolist() for b in batch_loader(dataset, 3, seed=4)]
+    workers = [b.sample_id.tolist() for b in batch_loader(dataset, 3, seed=4, num_workers=2)]
+    assert workers == in_process and sorted(sum(in_process, [])) == list(range(7)) and len(in_process) == 3
+    loader = batch_loader(dataset, 3, shuffle="shards", seed=1, drop_last=True)
+    assert isinstance(loader.sampler, ShardBatches)
+    first, second = ([b.sample_id.tolist() for b in loader] for _ in range(2))
+    assert len(first) == 2 and all(len(b) == 3 for b in first) and first != second
+    ordered = [b.sample_id.tolist() for b in batch_loader(dataset, 4, shuffle=False)]
+    assert ordered == [[0, 1, 2, 3], [4, 5, 6]]
