@@ -20,7 +20,8 @@ import time
 from pathlib import Path
 
 CHECKPOINTS = Path(__file__).resolve().parents[1] / "tutorials" / "checkpoints"
-PUBLISHED = {"mppde_nx40": 1.47, "mppde_nx50": 1.67, "weno5_nx40": 9.63, "weno5_nx50": 6.23}
+PUBLISHED = {"mppde_nx40": 1.47, "mppde_nx50": 1.67, "weno5_nx40": 9.63, "weno5_nx50": 6.23, "mppde_nx100": 1.55,
+             "weno5_nx100": 2.02}
 
 
 def parse_args(argv=None):
@@ -29,6 +30,8 @@ def parse_args(argv=None):
     parser.add_argument("--data", type=Path, help="keep the regenerated trajectories in this folder (reused "
                                                    "when run again); default: a temporary folder")
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help="folder of mppde_E1_nx{40,50}.pth")
+    parser.add_argument("--resolutions", type=lambda text: tuple(int(v) for v in text.split(",")), default=(40, 50),
+                        help="comma list of nx whose checkpoints to evaluate (default 40,50)")
     return parser.parse_args(argv)
 
 
@@ -48,7 +51,7 @@ def main(argv=None) -> dict:
         generate(recipe, folder, progress=False)
         print(f"regenerated {args.num_test} test trajectories in {time.perf_counter() - began:.0f} s", flush=True)
         out = {}
-        for nx in (40, 50):
+        for nx in args.resolutions:
             model, settings, info = load_exported_model(args.checkpoints / f"mppde_E1_nx{nx}.pth")
             data = load_grid_data(folder, "test", nx, settings.neighbours, settings.periodic,
                                   dtype=settings.torch_dtype)
@@ -61,7 +64,7 @@ def main(argv=None) -> dict:
                     f"weno5_s_per_trajectory_nx{nx}": weno_s, f"steps_nx{nx}": info.get("steps"),
                     f"deviations_nx{nx}": ", ".join(settings.deviations) or "none"}
             print(f"nx={nx}: MP-PDE {errors[7]:.3f} / {errors[8]:.3f}, WENO5 {weno[7]:.3f} / {weno[8]:.3f} "
-                  f"(7 / 8 bundles; published {PUBLISHED[f'mppde_nx{nx}']} and {PUBLISHED[f'weno5_nx{nx}']})",
+                  f"(7 / 8 bundles; published {PUBLISHED.get(f'mppde_nx{nx}')} and {PUBLISHED.get(f'weno5_nx{nx}')})",
                   flush=True)
     out |= {"num_test": args.num_test, "runtime_s": time.perf_counter() - began, "load_average": os.getloadavg()[0]}
     print(json.dumps(out))

@@ -21,7 +21,9 @@ cell-average protocol (cell-centred grid, exact cell averages), where it is near
 
 Every stage resumes: the data, each resolution's run (``--out/nxN``, `meshsim train`'s run
 folder), so ``--full`` can run in the background and be continued later. Writes ``results.json``
-(the printed table, the learning curves, WENO5's speed against accuracy) and ``learning_curve.png``.
+(the printed table, the learning curves, WENO5's speed against accuracy), ``learning_curve.png`` and
+each resolution's best model as ``mppde_E1_nx{nx}.pth`` (copy those of nx = 40 and 50 to
+tutorials/checkpoints/ for ``python tools/verify_mppde.py``).
 """
 from __future__ import annotations
 
@@ -44,7 +46,7 @@ from meshsim.threads import use_threads
 from meshsim.train import TrainConfig, load_run, train
 from meshsim.train.mppde_data import load_grid_data, weno5_baseline
 from meshsim.train.metrics import bundle_accumulated_errors
-from meshsim.train.mppde_task import MPPDESettings, MPPDETask, paper_schedule
+from meshsim.train.mppde_task import MPPDESettings, MPPDETask, export_model, paper_schedule
 
 PUBLISHED = {100: {"weno5": 2.02, "mp_pde": 1.55}, 50: {"weno5": 6.23, "mp_pde": 1.67},
              40: {"weno5": 9.63, "mp_pde": 1.47}}
@@ -152,16 +154,20 @@ def equal_accuracy(rows: list[dict], target: float, mp_pde_seconds: float) -> di
             "speedup": row["s_per_trajectory"] / mp_pde_seconds}
 
 
-def evaluate_resolution(folders: tuple[Path, Path], run: Path, nx: int) -> dict:
+def evaluate_resolution(folders: tuple[Path, Path], run: Path, nx: int, out: Path) -> dict:
+    """Test metrics of a resolution's best-validation model, WENO5 on both protocols and on finer
+    grids; exports the model to ``out/mppde_E1_nx{nx}.pth`` (what tools/verify_mppde.py evaluates)."""
     task, model = load_run(run)  # the best-validation model
     metrics = task.evaluate(model, "test")
+    best_step = int(torch.load(run / "checkpoints" / "best.pt", weights_only=True)["step"])
+    export_model(model, task.settings, out / f"mppde_E1_nx{nx}.pth", steps=best_step,
+                 accumulated_error_7=metrics["accumulated_error_7"], accumulated_error_8=metrics["accumulated_error_8"])
     cell = load_grid_data(folders[1], "test", nx, dtype=torch.float64)
     cell_weno, _ = weno5_baseline(cell, model.time_window)
     curve = learning_curve(run)
     speed = weno5_speed_accuracy(folders[0], nx, model.time_window)
-    best = torch.load(run / "checkpoints" / "best.pt", weights_only=True)
     return {**metrics, "weno5_cell_accumulated_error_7": cell_weno[7], "weno5_cell_accumulated_error_8": cell_weno[8],
-            "best_step": int(best["step"]), "steps": curve[-1]["step"] if curve else 0, "learning_curve": curve,
+            "best_step": best_step, "steps": curve[-1]["step"] if curve else 0, "learning_curve": curve,
             "weno5_speed_accuracy": speed,
             "equal_accuracy": equal_accuracy(speed, metrics["accumulated_error_7"], metrics["s_per_trajectory"]),
             "published": PUBLISHED[nx]}
@@ -206,6 +212,9 @@ def main(argv: list[str] | None = None) -> dict:
                         help="comma list of nx to run (default: the budget's, 100,50,40)")
     parser.add_argument("--data", type=Path, help="the reference-protocol dataset folder (default OUT/data-reference; "
                                                    "an existing `meshsim generate mppde_E1` folder is reused)")
+    parser.add_argument("--evaluate-only", action="store_true",
+                        help="evaluate the runs in OUT as far as they have trained (no training), e.g. a --full "
+                             "run stopped to be continued later")
     parser.add_argument("--periodic", action="store_true",
                         help="deviation from the paper: a periodic graph with periodic position differences")
     args = parser.parse_args(argv)
@@ -218,7 +227,12 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"data ready in {time.perf_counter() - began:.0f} s", flush=True)
     runs = {nx: args.out / f"nx{nx}" for nx in budget.resolutions}
     jobs = [(folders[0], runs[nx], nx, budget, args.seed, args.periodic) for nx in budget.resolutions]
-    if len(jobs) == 1:
+    if args.evaluate_only:
+        missing = [str(run) for run in runs.values() if not (run / "checkpoints" / "best.pt").is_file()]
+        if missing:
+            parser.error(f"--evaluate-only: no best-validation checkpoint in {', '.join(missing)}")
+        train_seconds = [0.0] * len(jobs)
+    elif len(jobs) == 1:
         train_seconds = [train_resolution(jobs[0])]
     else:
         with multiprocessing.get_context("spawn").Pool(len(jobs)) as pool:
@@ -227,7 +241,7 @@ def main(argv: list[str] | None = None) -> dict:
                "deviations": ", ".join(settings(budget, 0, args.periodic).deviations) or "none",
                "train_s": dict(zip(budget.resolutions, train_seconds)), "resolutions": {}}
     for nx in budget.resolutions:
-        results["resolutions"][nx] = evaluate_resolution(folders, runs[nx], nx)
+        results["resolutions"][nx] = evaluate_resolution(folders, runs[nx], nx, args.out)
     results["runtime_s"] = time.perf_counter() - began
     print(table(results))
     write_results(args.out, results)
