@@ -32,8 +32,8 @@ INPUT_FRAME, TARGET_FRAME = 30, 40
 
 
 def load(kind: str, folder: Path) -> torch.nn.Module:
-    """The checkpoint ``folder/nbody_<kind>.pt`` written by tutorials/nbody_equivariant.py."""
-    path = folder / f"nbody_{kind}.pt"
+    """The checkpoint ``folder/nbody_<kind>.pth`` written by tutorials/nbody_equivariant.py."""
+    path = folder / f"nbody_{kind}.pth"
     if not path.is_file():
         raise SystemExit(f"no checkpoint {path}; run tutorials/nbody_equivariant.py and copy its "
                          f"checkpoints/ here, or pass --checkpoints")
@@ -61,7 +61,7 @@ def mse(model, data, chunk: int = 20_000) -> float:
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help="folder of nbody_<model>.pt")
+    parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help="folder of nbody_<model>.pth")
     parser.add_argument("--num-systems", type=int, default=LARGE_TEST_SYSTEMS, help="systems of the large test set")
     parser.add_argument("--split-systems", type=int, default=2000,
                         help="systems of the seed-43 test split to use (its first ones; default all 2,000)")

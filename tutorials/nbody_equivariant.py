@@ -13,8 +13,9 @@ longer matters. Published test MSE: GNN 0.0107, EGNN 0.0071, SEGNO 0.0043.
     python tutorials/nbody_equivariant.py --smoke --out /tmp/nb    # seconds: checks that it all runs
 
 Writes ``results.json`` (gnn_mse, egnn_mse, segno_mse on the 10k test set; *_mse_split on the
-2k split; budget, runtime_s, ...), the best model of each as ``checkpoints/nbody_<model>.pt``
-(``torch.load(weights_only=True)``; `meshsim.train.nbody_task.nbody_model` rebuilds it) and
+2k split; budget, runtime_s, ...), the best model of each as ``checkpoints/nbody_<model>.pth``
+(``torch.load(weights_only=True)``; `meshsim.train.nbody_task.nbody_model` rebuilds it; .pth, not
+.pt, so that copies in tutorials/checkpoints/ are not git-ignored like run checkpoints) and
 ``trajectories.png`` (true paths from frame 30 to 40 and each model's prediction) to ``--out``.
 """
 from __future__ import annotations
@@ -196,7 +197,7 @@ def train(name: str, splits: dict[str, Split], budget: Budget, seed: int, log) -
 def save_checkpoint(model: nn.Module, name: str, result: dict, budget: Budget, folder: Path) -> Path:
     """The best weights with what rebuilds and scores them (loads with weights_only=True)."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"nbody_{name}.pt"
+    path = folder / f"nbody_{name}.pth"
     torch.save({"model": model.state_dict(), "kind": name, "hidden_dim": budget.hidden_dim,
                 "budget": budget.name, "best_epoch": result["best_epoch"], "valid_mse": result["valid_mse"],
                 "test_mse_split": result["test_mse_split"], "test_mse": result["test_mse"]}, path)

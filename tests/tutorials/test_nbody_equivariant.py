@@ -17,7 +17,7 @@ def test_smoke_budget_writes_results_checkpoints_and_the_tool_reproduces_them(tm
     assert written["budget"]["name"] == "smoke" and written["runtime_s"] > 0
     for name in ("gnn", "egnn", "segno"):
         assert math.isfinite(written[f"{name}_mse"]) and written[f"{name}_mse"] == summary[f"{name}_mse"]
-        assert (tmp_path / "checkpoints" / f"nbody_{name}.pt").is_file()
+        assert (tmp_path / "checkpoints" / f"nbody_{name}.pth").is_file()
     # the equivariant models start from x + c v and stay far ahead of the GNN, which decodes x from scratch
     assert written["egnn_mse"] < written["gnn_mse"] and written["segno_mse"] < written["gnn_mse"]
     assert (tmp_path / "trajectories.png").stat().st_size > 10_000
