@@ -12,6 +12,10 @@ longer matters. Published test MSE: GNN 0.0107, EGNN 0.0071, SEGNO 0.0043.
     python tutorials/nbody_equivariant.py --full --out nbody-full  # the papers' budget (about a day)
     python tutorials/nbody_equivariant.py --smoke --out /tmp/nb    # seconds: checks that it all runs
 
+A model whose checkpoint in ``OUT/checkpoints`` was trained with the same budget, epochs, training
+set and seed is not trained again, so a long budget can run in pieces (``--models egnn``, then the
+others, or a rerun after an interruption: the models finished before it are kept).
+
 Writes ``results.json`` (gnn_mse, egnn_mse, segno_mse on the 10k test set; *_mse_split on the
 2k split; budget, runtime_s, ...), the best model of each as ``checkpoints/nbody_<model>.pth``
 (``torch.load(weights_only=True)``; `meshsim.train.nbody_task.nbody_model` rebuilds it; .pth, not
@@ -194,14 +198,39 @@ def train(name: str, splits: dict[str, Split], budget: Budget, seed: int, log) -
     return best
 
 
-def save_checkpoint(model: nn.Module, name: str, result: dict, budget: Budget, folder: Path) -> Path:
-    """The best weights with what rebuilds and scores them (loads with weights_only=True)."""
+def save_checkpoint(model: nn.Module, name: str, result: dict, budget: Budget, seed: int, folder: Path) -> Path:
+    """The best weights with what rebuilds and scores them (loads with weights_only=True) and what
+    identifies the training run (budget, epochs, training systems, seed), written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"nbody_{name}.pth"
+    partial = path.with_suffix(".pth.partial")
     torch.save({"model": model.state_dict(), "kind": name, "hidden_dim": budget.hidden_dim,
-                "budget": budget.name, "best_epoch": result["best_epoch"], "valid_mse": result["valid_mse"],
-                "test_mse_split": result["test_mse_split"], "test_mse": result["test_mse"]}, path)
+                "budget": budget.name, "epochs": budget.epochs[name], "num_train": budget.num_train, "seed": seed,
+                "best_epoch": result["best_epoch"], "valid_mse": result["valid_mse"],
+                "stopped_epoch": result["stopped_epoch"], "train_s": result["train_s"],
+                "test_mse_split": result["test_mse_split"], "test_mse": result["test_mse"]}, partial)
+    partial.replace(path)
     return path
+
+
+def finished_model(name: str, splits: dict[str, Split], budget: Budget, seed: int, folder: Path) -> dict | None:
+    """The result of a model this budget, seed and training set already trained into ``folder``
+    (an earlier call, e.g. one stopped after it), its test MSEs measured again; None if there is
+    none or it was trained otherwise."""
+    path = folder / f"nbody_{name}.pth"
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    wanted = {"budget": budget.name, "epochs": budget.epochs[name], "num_train": budget.num_train, "seed": seed,
+              "hidden_dim": budget.hidden_dim}
+    if any(state.get(key) != value for key, value in wanted.items()):
+        return None
+    model = make_model(name, budget.hidden_dim)
+    model.load_state_dict(state["model"])
+    return {"valid_mse": state["valid_mse"], "best_epoch": state["best_epoch"], "stopped_epoch": state["stopped_epoch"],
+            "train_s": state["train_s"], "test_mse_split": evaluate(model, splits["test"]),
+            "test_mse": evaluate(model, splits["test_large"]),
+            "num_parameters": sum(p.numel() for p in model.parameters()), "model": model, "reused": True}
 
 
 def plot_trajectories(true_paths: np.ndarray, predictions: dict[str, np.ndarray], path: Path,
@@ -256,9 +285,13 @@ def main(argv: list[str] | None = None) -> dict:
     results, predictions = {}, {}
     plotted = torch.arange(min(3, len(splits["test"])))
     for name in models:
-        outcome = train(name, splits, budget, args.seed, log)
+        outcome = finished_model(name, splits, budget, args.seed, args.out / "checkpoints")
+        if outcome is not None:
+            log(f"  {name}: reusing {args.out / 'checkpoints'} (trained earlier with this budget and seed)")
+        else:
+            outcome = train(name, splits, budget, args.seed, log)
         model = outcome.pop("model")
-        outcome["checkpoint"] = str(save_checkpoint(model, name, outcome, budget, args.out / "checkpoints"))
+        outcome["checkpoint"] = str(save_checkpoint(model, name, outcome, budget, args.seed, args.out / "checkpoints"))
         model.eval()
         with torch.no_grad():
             predictions[name] = model(splits["test"].batch(plotted)).reshape(-1, NUM_PARTICLES, 3).numpy()

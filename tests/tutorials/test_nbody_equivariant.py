@@ -32,3 +32,14 @@ def test_smoke_budget_writes_results_checkpoints_and_the_tool_reproduces_them(tm
         assert scores[f"{name}_mse"] == pytest.approx(written[f"{name}_mse"], rel=1e-5)
         assert scores[f"{name}_mse_split"] == pytest.approx(written[f"{name}_mse_split"], rel=1e-5)
     assert scores["free_flight_mse"] > 0
+
+
+def test_a_finished_model_is_reused_and_a_changed_budget_trains_again(tmp_path, run_tutorial, capsys):
+    first = run_tutorial("nbody_equivariant", ["--smoke", "--models", "egnn", "--out", str(tmp_path)])
+    again = run_tutorial("nbody_equivariant", ["--smoke", "--models", "egnn,gnn", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert "\n  egnn: reusing" in out and "\n  gnn: reusing" not in out
+    assert again["egnn_mse"] == pytest.approx(first["egnn_mse"], rel=1e-6)
+    assert again["details"]["egnn"]["reused"] and "reused" not in again["details"]["gnn"]
+    changed = run_tutorial("nbody_equivariant", ["--smoke", "--models", "egnn", "--epochs", "3", "--out", str(tmp_path)])
+    assert "reused" not in changed["details"]["egnn"] and changed["details"]["egnn"]["best_epoch"] <= 3
