@@ -95,9 +95,11 @@ def test_streamed_samples_are_the_stored_samples_bit_for_bit(tmp_path):
             stored.update({int(reader.indices[i]): reader.sample(i) for i in range(len(reader))})
     streamed = {}
     with SimulatorPool(recipe, workers=2) as pool:
-        while len(streamed) < 6:
+        # worker k streams indices k, k + 2, ...: one may run ahead of the other on a busy machine
+        deadline = time.monotonic() + 120
+        while not set(range(4)) <= set(streamed) and time.monotonic() < deadline:
             streamed.update(pool.receive(timeout=30))
-    assert set(range(4)) <= set(streamed) and pool.stats.lost == 0 and pool.stats.produced >= 6
+    assert set(range(4)) <= set(streamed) and pool.stats.lost == 0 and pool.stats.produced >= 4
     for index in range(4):
         _same_sample(streamed[index], stored[index])
 
