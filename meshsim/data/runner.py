@@ -10,6 +10,7 @@ With Dask, workers write the shards themselves: ``out`` must be on a file system
 """
 from __future__ import annotations
 
+import errno
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -97,11 +98,15 @@ def _run_local(recipe: Recipe, tasks: list[ShardTask], out: str, workers: int) -
             yield make_shard(recipe, task, out)
         return
     with ProcessPoolExecutor(workers, mp_context=_worker_context()) as pool:
-        futures = [pool.submit(make_shard, recipe, task, out) for task in tasks]
+        futures = []
         try:
+            futures += [pool.submit(make_shard, recipe, task, out) for task in tasks]
             for future in as_completed(futures):
                 yield future.result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, OSError) as error:
+            # workers that die while the pool starts them can surface as EBADF on the pool's pipes
+            if isinstance(error, OSError) and error.errno != errno.EBADF:
+                raise
             raise DatasetError(f"a worker process ended abruptly (killed, out of memory, or a script that calls "
                                f"generate() outside `if __name__ == \"__main__\":`); {out} is left resumable: "
                                f"run generate again to continue") from None
