@@ -62,11 +62,6 @@ def system_errors(model, data, chunk: int = 20_000) -> torch.Tensor:
     return torch.cat(errors).double()
 
 
-def mse(model, data) -> float:
-    """Position MSE over systems, particles and coordinates."""
-    return float(system_errors(model, data).mean())
-
-
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoints", type=Path, default=CHECKPOINTS, help="folder of nbody_<model>.pth")

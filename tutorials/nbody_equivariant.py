@@ -13,8 +13,8 @@ longer matters. Published test MSE: GNN 0.0107, EGNN 0.0071, SEGNO 0.0043.
     python tutorials/nbody_equivariant.py --smoke --out /tmp/nb    # seconds: checks that it all runs
 
 A model whose checkpoint in ``OUT/checkpoints`` was trained with the same budget, epochs, learning
-rate schedule, training set and seed is not trained again, so a long budget can run in pieces (``--models egnn``, then the
-others, or a rerun after an interruption: the models finished before it are kept).
+rate schedule, training set and seed is not trained again, so a long budget can run in pieces
+(``--models egnn``, then the others, or a rerun after an interruption: the models finished before it are kept).
 
 Writes ``results.json`` (gnn_mse, egnn_mse, segno_mse on the 10k test set; *_mse_split on the
 2k split; budget, runtime_s, ...), the best model of each as ``checkpoints/nbody_<model>.pth``
@@ -57,8 +57,8 @@ class Budget:
     """How much data and training each model gets.
 
     ``epochs`` and ``lr`` are per model; ``cosine``: the models whose learning rate decays to 0
-    over the run (cosine; the papers keep it constant); ``eval_every``: epochs between validations (model selection
-    on validation MSE). ``num_train``, ``num_valid``, ``num_test``: systems taken from the start of
+    over the run (cosine; the papers keep it constant); ``eval_every``: epochs between validations
+    (model selection on validation MSE). ``num_train``, ``num_valid``, ``num_test``: systems taken from the start of
     the reference splits; ``num_test_large``: the fresh test set.
     """
 
@@ -88,9 +88,8 @@ BUDGETS = {
                       lr={"gnn": 1e-3, "egnn": 1e-3, "segno": 5e-3, "mgn": 1e-3},
                       cosine=("gnn", "egnn", "mgn"), eval_every=5),
     "smoke": Budget("smoke", 40, 20, 20, 40, epochs={"gnn": 2, "egnn": 2, "segno": 2, "mgn": 2},
-                    lr={"gnn": 1e-3, "egnn": 1e-3, "segno": 1e-3, "mgn": 1e-3}, cosine=("gnn", "egnn", "segno", "mgn"),
-                    eval_every=1,
-                    batch_size=10, hidden_dim=16),
+                    lr={"gnn": 1e-3, "egnn": 1e-3, "segno": 1e-3, "mgn": 1e-3},
+                    cosine=("gnn", "egnn", "segno", "mgn"), eval_every=1, batch_size=10, hidden_dim=16),
 }
 
 
@@ -202,15 +201,20 @@ def train(name: str, splits: dict[str, Split], budget: Budget, seed: int, log) -
     return best
 
 
+def training_run(name: str, budget: Budget, seed: int) -> dict:
+    """What identifies how model ``name`` was trained (a checkpoint with the same values is reused)."""
+    return {"budget": budget.name, "epochs": budget.epochs[name], "num_train": budget.num_train, "seed": seed,
+            "hidden_dim": budget.hidden_dim, "lr": budget.lr[name], "cosine": name in budget.cosine}
+
+
 def save_checkpoint(model: nn.Module, name: str, result: dict, budget: Budget, seed: int, folder: Path) -> Path:
     """The best weights with what rebuilds and scores them (loads with weights_only=True) and what
-    identifies the training run (budget, epochs, training systems, seed), written atomically."""
+    identifies the training run (`training_run`), written atomically."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"nbody_{name}.pth"
     partial = path.with_suffix(".pth.partial")
-    torch.save({"model": model.state_dict(), "kind": name, "hidden_dim": budget.hidden_dim,
-                "budget": budget.name, "epochs": budget.epochs[name], "num_train": budget.num_train, "seed": seed,
-                "lr": budget.lr[name], "cosine": name in budget.cosine, "best_epoch": result["best_epoch"], "valid_mse": result["valid_mse"],
+    torch.save({"model": model.state_dict(), "kind": name, **training_run(name, budget, seed),
+                "best_epoch": result["best_epoch"], "valid_mse": result["valid_mse"],
                 "stopped_epoch": result["stopped_epoch"], "train_s": result["train_s"],
                 "test_mse_split": result["test_mse_split"], "test_mse": result["test_mse"]}, partial)
     partial.replace(path)
@@ -225,9 +229,7 @@ def finished_model(name: str, splits: dict[str, Split], budget: Budget, seed: in
     if not path.is_file():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    wanted = {"budget": budget.name, "epochs": budget.epochs[name], "num_train": budget.num_train, "seed": seed,
-              "hidden_dim": budget.hidden_dim, "lr": budget.lr[name], "cosine": name in budget.cosine}
-    if any(state.get(key) != value for key, value in wanted.items()):
+    if any(state.get(key) != value for key, value in training_run(name, budget, seed).items()):
         return None
     model = make_model(name, budget.hidden_dim)
     model.load_state_dict(state["model"])
