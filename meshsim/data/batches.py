@@ -2,31 +2,34 @@
 
 A torch_geometric ``DataLoader`` builds one ``Data`` per graph (about 15 tensors), then collates a
 batch of them, copying every array again; with loader workers it also hands the batch's tensors
-to the main process. `read_batch` reads each sample of a batch once (every read checked, as
-`MeshDataset`) and writes its arrays straight into the batch's concatenated arrays (node ids
-offset, features cast once, edge features computed for the whole batch), giving the same
-``Batch`` as ``Batch.from_data_list([dataset[i] for i in indices])``, attribute by attribute.
-`batch_loader` runs it in ``DataLoader`` worker processes, each yielding ready batches.
+to the main process. `read_batch` reads each sample of a batch once, as views of the mapped shard
+files (every read checked, as `MeshDataset`), and writes its arrays straight into the batch's
+concatenated arrays (node ids offset, features cast once, edge features in one compiled pass
+per graph), giving the same ``Batch`` as ``Batch.from_data_list([dataset[i] for i in
+indices])``, attribute by attribute. `batch_loader` runs it in ``DataLoader`` worker processes
+that build each batch in reused shared memory (`BatchSlots`) and run on into the next epoch.
 
     loader = batch_loader(open("data/poisson"), batch_size=32, shuffle=True, num_workers=2)
     for batch in loader: ...
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
-from ..graph.edges import edge_attributes
 from ..graph.fields import node_first_fields, stack_fields
+from .batch_slots import BatchSlots, InSlot, SlotAllocator, SlotFull, slots_supported
 from .dataset import MeshDataset
 
 
 def _steady_samples(dataset: MeshDataset, indices: Sequence[int]) -> list:
-    """The samples of steady items ``indices``; items that are consecutive samples of one shard are
-    read as one run (`ShardReader.samples`: one HDF5 read per array for the run)."""
+    """The samples of steady items ``indices``, as views of the mapped shards (copied into the batch
+    at once); items that are consecutive samples of one shard are read as one run
+    (`ShardReader.samples`)."""
     names = sorted(set(dataset.inputs + dataset.targets))
     located = [dataset._locate(i)[:2] for i in indices]
     order = sorted(range(len(indices)), key=lambda j: (id(located[j][0]), located[j][1]))
@@ -38,7 +41,8 @@ def _steady_samples(dataset: MeshDataset, indices: Sequence[int]) -> list:
             run.append(j)
             continue
         first = located[run[0]][1]
-        read = reader.samples(first, first + len(run), names) if len(run) > 1 else [reader.sample(first, names)]
+        read = (reader.samples(first, first + len(run), names, views=True) if len(run) > 1
+                else [reader.sample(first, names, views=True)])
         for position, sample in zip(run, read):
             samples[position] = (reader, located[position][1], sample)
         run = [j]
@@ -73,9 +77,16 @@ def _graph_parts(dataset: MeshDataset, idx: int, read=None) -> dict:
             "sample_id": int(reader.indices[local]), **extra}
 
 
+#: where `_empty` allocates while a worker builds a batch in a `BatchSlots` slot (None otherwise)
+_slot_allocator: SlotAllocator | None = None
+
+
 def _empty(shape: tuple, dtype: torch.dtype) -> torch.Tensor:
-    """An uninitialised tensor; in a ``DataLoader`` worker, in shared memory, so that handing it to
-    the main process does not copy it again (as torch's own collation does)."""
+    """An uninitialised tensor: in the worker's slot while one is being filled; else, in a
+    ``DataLoader`` worker, in new shared memory, so that handing it to the main process does not
+    copy it again (as torch's own collation does)."""
+    if _slot_allocator is not None:
+        return _slot_allocator.empty(shape, dtype)
     if torch.utils.data.get_worker_info() is None:
         return torch.empty(shape, dtype=dtype)
     numel = int(np.prod(shape))
@@ -107,17 +118,20 @@ def _slices(sizes: Sequence[int]) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)]))
 
 
-def _edge_features(pos: torch.Tensor, edges: Sequence[np.ndarray], first: np.ndarray) -> torch.Tensor:
-    """`edge_attributes` of every graph, computed graph by graph on its own nodes (cache-sized)."""
-    dim = pos.shape[1]
-    out = _empty((sum(e.shape[1] for e in edges), dim + 1), pos.dtype)
-    start = 0
-    for edge_index, offset, end_node in zip(edges, first, [*first[1:], len(pos)]):
-        count = edge_index.shape[1]
-        local = torch.from_numpy(edge_index)
-        out[start:start + count] = edge_attributes(pos[offset:end_node], local)
-        start += count
-    return out
+def _edges(pos: torch.Tensor, edges: Sequence[np.ndarray], first: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """(edge_index (2, E) of the batch, edge_attr (E, dim + 1)): each graph's edges offset by its
+    first node, and their `edge_attributes` on its own nodes (one compiled pass per graph)."""
+    from ..graph.edge_kernels import displacements_and_lengths
+
+    total = sum(e.shape[1] for e in edges)
+    edge_index, edge_attr = _empty((2, total), torch.int64), _empty((total, pos.shape[1] + 1), pos.dtype)
+    index, attr, nodes, start = edge_index.numpy(), edge_attr.numpy(), pos.numpy(), 0
+    for local, offset, end_node in zip(edges, first, [*first[1:], len(pos)]):
+        stop = start + local.shape[1]
+        displacements_and_lengths(nodes[offset:end_node], local[0], local[1], attr[start:stop])
+        np.add(local, offset, out=index[:, start:stop])
+        start = stop
+    return edge_index, edge_attr
 
 
 def read_batch(dataset: MeshDataset, indices: Sequence[int], dtype: torch.dtype = torch.float32) -> Batch:
@@ -127,6 +141,14 @@ def read_batch(dataset: MeshDataset, indices: Sequence[int], dtype: torch.dtype 
     indices = [int(i) for i in indices]
     if dataset.transform is not None:
         return Batch.from_data_list([dataset[i] for i in indices])
+    return _as_batch(*_batch_parts(dataset, indices, dtype))
+
+
+def _batch_parts(dataset: MeshDataset, indices: list[int], dtype: torch.dtype = torch.float32
+                 ) -> tuple[dict, dict, np.ndarray, np.ndarray]:
+    """(attributes, with the batch vector as "batch"; sizes of the per-graph parts; nodes per
+    graph; first node of each graph) of the batch of items ``indices`` (`_as_batch` makes the
+    ``Batch``); the large tensors come from `_empty`."""
     for i in indices:
         if not 0 <= i < dataset.len():
             raise IndexError(f"index {i} out of range for {dataset.len()} items")
@@ -142,9 +164,9 @@ def read_batch(dataset: MeshDataset, indices: Sequence[int], dtype: torch.dtype 
               for s, ns in zip(samples, names)]
     ids = [np.repeat(np.arange(len(ns), dtype=np.int64), [len(s.boundary[n]) for n in ns]) for s, ns in zip(samples, names)]
     pos64 = _fill([s.points for s in samples], torch.float64)
-    pos = pos64.to(dtype)
-    graph = {"edge_index": _fill(edges, torch.int64, axis=1, offsets=first),
-             "edge_attr": _edge_features(pos, edges, first), "pos": pos, "pos64": pos64,
+    pos = _empty(tuple(pos64.shape), dtype).copy_(pos64)
+    edge_index, edge_attr = _edges(pos, edges, first)
+    graph = {"edge_index": edge_index, "edge_attr": edge_attr, "pos": pos, "pos64": pos64,
              "face": _fill([s.cells.T for s in samples], torch.int64, axis=1, offsets=first),
              "node_type": _fill([s.node_type for s in samples], torch.int64),
              "boundary_facet_index": _fill([f.T for f in facets], torch.int64, axis=1, offsets=first),
@@ -161,7 +183,11 @@ def read_batch(dataset: MeshDataset, indices: Sequence[int], dtype: torch.dtype 
     if "t" in parts[0]:
         graph["t"] = torch.tensor([p["t"] for p in parts])
         graph["time"] = torch.tensor([p["time"] for p in parts])
-    return _as_batch(graph, sizes, nodes, first)
+    graph["batch"] = _empty((int(nodes.sum()),), torch.int64)
+    node_graph = graph["batch"].numpy()
+    for i, (start, count) in enumerate(zip(first, nodes)):
+        node_graph[start:start + count] = i
+    return graph, sizes, nodes, first
 
 
 def _as_batch(graph: dict, sizes: dict, nodes: np.ndarray, first: np.ndarray) -> Batch:
@@ -176,9 +202,9 @@ def _as_batch(graph: dict, sizes: dict, nodes: np.ndarray, first: np.ndarray) ->
     offsets, zeros = torch.from_numpy(first), torch.zeros(count, dtype=torch.long)
     increments = {"edge_index": offsets, "face": offsets, "boundary_facet_index": offsets}
     batch = Batch(_base_cls=Data)
+    batch.batch = graph.pop("batch")
     for key, value in graph.items():
         batch[key] = value
-    batch.batch = torch.repeat_interleave(torch.arange(count), torch.from_numpy(nodes))
     batch.ptr = _slices(nodes)
     batch._num_graphs = count
     batch._slice_dict = {key: slices.get(key, per_graph) for key in graph}
@@ -187,15 +213,47 @@ def _as_batch(graph: dict, sizes: dict, nodes: np.ndarray, first: np.ndarray) ->
     return batch
 
 
+@dataclass
+class SlotBatch:
+    """A batch built by a worker in ``slot`` of the loader's `BatchSlots`: its attributes (tensors
+    as `InSlot` records) and the bookkeeping of `_as_batch`."""
+    slot: int
+    graph: dict
+    sizes: dict
+    nodes: np.ndarray
+    first: np.ndarray
+
+
 class BatchReader(torch.utils.data.Dataset):
     """``reader[indices]`` is `read_batch` of those items of ``dataset``: a map-style dataset of whole
-    batches, for a ``DataLoader`` with ``batch_size=None`` and a sampler of index lists."""
+    batches, for a ``DataLoader`` with ``batch_size=None`` and a sampler of index lists. With
+    ``slots``, a worker builds each batch in one of its slots and returns a `SlotBatch`."""
 
-    def __init__(self, dataset: MeshDataset):
-        self.dataset = dataset
+    def __init__(self, dataset: MeshDataset, slots: BatchSlots | None = None):
+        self.dataset, self.slots = dataset, slots
 
-    def __getitem__(self, indices: Sequence[int]) -> Batch:
-        return read_batch(self.dataset, indices)
+    def __getitem__(self, indices: Sequence[int]) -> Batch | SlotBatch:
+        worker = torch.utils.data.get_worker_info()
+        slot = None if self.slots is None or worker is None or self.dataset.transform is not None \
+            else self.slots.take(worker.id)
+        if slot is None:
+            return read_batch(self.dataset, indices)
+        global _slot_allocator
+        _slot_allocator = allocator = self.slots.allocator(slot)
+        try:
+            graph, sizes, nodes, first = _batch_parts(self.dataset, [int(i) for i in indices])
+            graph = {key: allocator.place(v) if torch.is_tensor(v) else v for key, v in graph.items()}
+        except SlotFull:  # a batch larger than a slot: handed over the usual way
+            self.slots.free(slot)
+            _slot_allocator = None
+            return read_batch(self.dataset, indices)
+        except BaseException:
+            self.slots.free(slot)
+            raise
+        finally:
+            _slot_allocator = None
+        self.slots.used(worker.id, allocator.used)
+        return SlotBatch(slot, graph, sizes, nodes, first)
 
     def __len__(self) -> int:
         return self.dataset.len()
@@ -244,15 +302,80 @@ def _keep(batch: Batch) -> Batch:
     return batch
 
 
+class _Epochs(torch.utils.data.Sampler):
+    """``sampler``'s epochs one after another, without end (its own ``__iter__`` per epoch)."""
+
+    def __init__(self, sampler: torch.utils.data.Sampler):
+        self.sampler = sampler
+
+    def __iter__(self) -> Iterator[list[int]]:
+        while True:
+            yield from self.sampler
+
+
+class BatchLoader(torch.utils.data.DataLoader):
+    """The ``DataLoader`` of `batch_loader`: yields ``Batch`` objects, turning the workers'
+    `SlotBatch` records into batches whose tensors are views of the slots (no copy).
+
+    With ``epochs`` (a sampler whose epochs depend on nothing set between them, as
+    `EpochBatches` and `ShardBatches`), the workers draw from one stream of its epochs, so they
+    build the next epoch's first batches while this one's last are used (a ``DataLoader`` drains
+    its workers at each epoch's end); each ``iter`` still yields exactly one epoch, and an epoch
+    left early is finished unseen at the next ``iter``."""
+
+    def __init__(self, reader: BatchReader, epochs: torch.utils.data.Sampler | None = None, **kwargs):
+        self.epochs = epochs
+        if epochs is not None:
+            kwargs["sampler"] = _Epochs(epochs)
+        super().__init__(reader, **kwargs)
+        self._stream, self._left = None, 0
+
+    def __len__(self) -> int:
+        return len(self.epochs) if self.epochs is not None else super().__len__()
+
+    def _batch(self, item) -> Batch:
+        if not isinstance(item, SlotBatch):
+            return item
+        holder = self.dataset.slots.holder(item.slot)
+        graph = {key: BatchSlots.tensor(holder, v) if isinstance(v, InSlot) else v for key, v in item.graph.items()}
+        return _as_batch(graph, item.sizes, item.nodes, item.first)
+
+    def __iter__(self) -> Iterator[Batch]:
+        if self.epochs is None:
+            yield from map(self._batch, super().__iter__())
+            return
+        if self._stream is None:
+            self._stream = super().__iter__()
+        for _ in range(self._left):  # the rest of an epoch left early
+            item = next(self._stream)
+            if isinstance(item, SlotBatch):
+                self.dataset.slots.free(item.slot)
+        self._left = len(self.epochs)
+        while self._left:
+            item = next(self._stream)
+            self._left -= 1
+            yield self._batch(item)
+
+
 def batch_loader(dataset: MeshDataset, batch_size: int, *, shuffle: bool | str = True, seed: int = 0,
-                 num_workers: int = 0, drop_last: bool = False, sampler: torch.utils.data.Sampler | None = None
-                 ) -> torch.utils.data.DataLoader:
+                 num_workers: int = 0, drop_last: bool = False, sampler: torch.utils.data.Sampler | None = None,
+                 slot_bytes: int = 256 << 20) -> BatchLoader:
     """A ``DataLoader`` of whole batches (`read_batch`), built in ``num_workers`` worker processes
     (persistent between epochs) or in this one. ``shuffle``: True (items in a random order each
     epoch), False (in order) or ``"shards"`` (`ShardBatches`: shards in a random order, runs of
-    consecutive samples read at once). ``sampler`` (yielding index lists) replaces them."""
+    consecutive samples read at once). ``sampler`` (yielding index lists) replaces them. With
+    workers and no ``sampler``, the workers run on into the next epoch (`BatchLoader`).
+
+    On Linux, workers build their batches in reused shared memory (`BatchSlots`: four slots of
+    ``slot_bytes`` per worker, reserved, not allocated; a larger batch is handed over the usual
+    way), so handing a batch over costs no page faults; 0 turns the slots off."""
+    epochs = None
     if sampler is None:
         sampler = (ShardBatches(dataset, batch_size, seed, drop_last) if shuffle == "shards"
                    else EpochBatches(dataset.len(), batch_size, bool(shuffle), seed, drop_last))
-    return torch.utils.data.DataLoader(BatchReader(dataset), batch_size=None, sampler=sampler, collate_fn=_keep,
-                                       num_workers=num_workers, persistent_workers=num_workers > 0)
+        epochs = sampler if num_workers > 0 else None
+    use_slots = num_workers > 0 and slot_bytes > 0 and slots_supported()
+    slots = BatchSlots(num_workers, slot_bytes=slot_bytes) if use_slots else None
+    return BatchLoader(BatchReader(dataset, slots), epochs, sampler=sampler, batch_size=None, collate_fn=_keep,
+                       num_workers=num_workers, persistent_workers=num_workers > 0,
+                       multiprocessing_context="fork" if use_slots else None)

@@ -10,9 +10,12 @@ import numpy as np
 from ..graph.mesh_edges import mesh_edge_index
 from .checksums import ChecksumMismatch, ChecksumTable
 from .errors import DatasetError
+from .raw_reads import RawSlices
 from .sample import Sample
 from .store import READABLE_SCHEMAS, Failure, sha256_file
 
+#: the datasets sliced sample by sample (with fields/* and boundary/*/facets)
+_PER_SAMPLE = ("points", "cells", "node_type", "edge_index")
 _REQUIRED = ("index", "seed", "failed/index", "failed/seed", "failed/reason")
 #: (path, size, mtime, inode) -> sha256 of the shards of schema < 3 checked by this process
 _CHECKED_SHA256: dict[tuple, str] = {}
@@ -21,6 +24,15 @@ _CHECKED_SHA256: dict[tuple, str] = {}
 def _text(value) -> str:
     """A string attribute: variable-length (schema < 3, read as str) or fixed-length (bytes)."""
     return value.decode("utf-8") if isinstance(value, (bytes, np.bytes_)) else str(value)
+
+
+def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
+    """Every dataset of ``f`` by path (the low-level visit: half the time of ``visititems``, which
+    builds an object for every group and dataset)."""
+    names = []
+    h5py.h5o.visit(f.id, lambda name, info: names.append(name) if info.type == h5py.h5o.TYPE_DATASET else None,
+                   info=True)
+    return {name.decode("utf-8"): h5py.Dataset(h5py.h5d.open(f.id, name)) for name in names}
 
 
 def _check_sha256(path: Path, expected: str) -> None:
@@ -75,8 +87,7 @@ class ShardReader:
                                f"{', '.join(map(str, READABLE_SCHEMAS))}")
         self.schema_version = int(version)
         #: every dataset of the file by path, looked up once (a lookup costs as much as a small read)
-        self._data: dict[str, h5py.Dataset] = {}
-        self._guard(lambda: f.visititems(self._remember_dataset))
+        self._data: dict[str, h5py.Dataset] = self._guard(lambda: _datasets(f))
         offsets = ["point_offsets", "cell_offsets"] + (["edge_offsets"] if version >= 2 else [])
         missing = [n for n in (*_REQUIRED, *offsets, *(["checksums"] if version >= 3 else [])) if n not in self._data]
         if missing:
@@ -100,6 +111,9 @@ class ShardReader:
         #: name -> (S, ...) parameters and (S, T) frame times (None for steady samples), read at open
         self.params = {name: self._whole(f"params/{name}") for name in prefix("params")}
         self.times = self._whole("times") if "times" in self._data else None
+        #: the per-sample slices of the datasets, read as raw bytes where the layout allows
+        self._slices = self._guard(lambda: RawSlices(f, {n: d for n, d in self._data.items() if n in _PER_SAMPLE
+                                                         or n.startswith("fields/") or n.endswith("/facets")}))
 
     def _read_attributes(self, attrs: dict) -> None:
         self.split = _text(attrs["split"])
@@ -129,10 +143,6 @@ class ShardReader:
         if wrong:
             raise DatasetError(f"{self.path}: datasets {wrong} do not match the offsets")
 
-    def _remember_dataset(self, name: str, obj) -> None:
-        if isinstance(obj, h5py.Dataset):
-            self._data[name] = obj
-
     def _guard(self, read):
         """Run ``read``; HDF5 errors and checksum mismatches become `DatasetError` naming the file."""
         try:
@@ -157,6 +167,8 @@ class ShardReader:
         return len(self.indices)
 
     def close(self) -> None:
+        if hasattr(self, "_slices"):
+            self._slices.close()
         self._file.close()
 
     def __enter__(self):
@@ -191,12 +203,15 @@ class ShardReader:
                                                        if self._timed[name] else None))
         return values
 
-    def sample(self, i: int, fields: Sequence[str] | None = None, frames: slice | None = None) -> Sample:
+    def sample(self, i: int, fields: Sequence[str] | None = None, frames: slice | None = None,
+               views: bool = False) -> Sample:
         """Sample ``i`` of this shard (0 <= i < len), with all fields or only ``fields``; for
-        trajectories, only the time ``frames`` (a slice) when given."""
+        trajectories, only the time ``frames`` (a slice) when given. With ``views``, its arrays
+        are read-only views of the mapped file where the layout allows (no copy: for readers
+        that copy them on at once, as `meshsim.data.read_batch`)."""
         if not 0 <= i < len(self):
             raise IndexError(f"{self.path}: sample {i} out of range [0, {len(self)})")
-        return self._checked(i, lambda: self._read(i, self.field_names if fields is None else fields, frames))
+        return self._checked(i, lambda: self._read(i, self.field_names if fields is None else fields, frames, views))
 
     def _checked(self, i: int, read):
         """Run ``read`` of sample ``i``; errors name the shard and the sample."""
@@ -207,8 +222,10 @@ class ShardReader:
         except (OSError, KeyError, ValueError, RuntimeError) as error:
             raise DatasetError(f"{self._where(i)}: corrupted shard ({error})") from None
 
-    def _sample_array(self, name: str, i: int, read) -> np.ndarray:
-        values = read(self._data[name])
+    def _sample_array(self, name: str, i: int, lo: int, hi: int, views: bool = False) -> np.ndarray:
+        """Sample i's part ``lo:hi`` of dataset ``name`` (of its columns for edge_index), checked."""
+        values = (self._slices.columns(name, lo, hi, views) if name == "edge_index"
+                  else self._slices.rows(name, lo, hi, views))
         if self._sums is not None:
             self._sums.check_sample(name, i, values)
         return values
@@ -226,37 +243,40 @@ class ShardReader:
         self._sums.check_frames(f"fields/{name}", i, frames, frames_first)
         return frames_first
 
-    def _read(self, i: int, fields: Sequence[str], frames: slice | None) -> Sample:
+    def _read(self, i: int, fields: Sequence[str], frames: slice | None, views: bool = False) -> Sample:
         a, b = self._point_offsets[i:i + 2]
         c, d = self._cell_offsets[i:i + 2]
         boundary = {}
         for name, offsets in self._boundary_offsets.items():
             lo, hi = offsets[i:i + 2]
             if hi > lo:
-                boundary[name] = self._sample_array(f"boundary/{name}/facets", i, lambda x: x[lo:hi])
+                boundary[name] = self._sample_array(f"boundary/{name}/facets", i, lo, hi, views)
         frames = slice(None) if frames is None else frames
         values = {}
         for name in fields:
-            field = self._data[f"fields/{name}"]
+            key = f"fields/{name}"
             if self._timed[name]:
-                values[name] = self._check_field(name, i, field[a:b, frames], range(field.shape[1])[frames])
+                block = (self._slices.rows(key, a, b, views) if frames == slice(None)  # a window: h5py reads only it
+                         else self._data[key][a:b, frames])
+                values[name] = self._check_field(name, i, block, range(self._data[key].shape[1])[frames])
             else:
-                values[name] = self._check_field(name, i, field[a:b], None)
-        cells = self._sample_array("cells", i, lambda x: x[c:d])
+                values[name] = self._check_field(name, i, self._slices.rows(key, a, b, views), None)
+        cells = self._sample_array("cells", i, c, d, views)
         if self._edge_offsets is None:
             edge_index = mesh_edge_index(cells, b - a)
         else:
             e, g = self._edge_offsets[i:i + 2]
-            edge_index = self._sample_array("edge_index", i, lambda x: x[:, e:g])
-        return Sample(points=self._sample_array("points", i, lambda x: x[a:b]), cells=cells, boundary=boundary,
-                      node_type=self._sample_array("node_type", i, lambda x: x[a:b]), fields=values,
+            edge_index = self._sample_array("edge_index", i, e, g, views)
+        return Sample(points=self._sample_array("points", i, a, b, views), cells=cells, boundary=boundary,
+                      node_type=self._sample_array("node_type", i, a, b, views), fields=values,
                       params={name: v[i] for name, v in self.params.items()},
                       times=None if self.times is None else self.times[i, frames], edge_index=edge_index)
 
-    def samples(self, first: int, stop: int, fields: Sequence[str] | None = None) -> list[Sample]:
+    def samples(self, first: int, stop: int, fields: Sequence[str] | None = None, views: bool = False
+                ) -> list[Sample]:
         """Samples ``first .. stop - 1`` of this shard, as `sample` gives them, with each dataset read
         once for the whole run (one HDF5 read per array instead of one per sample); every sample is
-        checked against its checksums as in `sample`."""
+        checked against its checksums as in `sample`; ``views`` as there."""
         if not 0 <= first < stop <= len(self):
             raise IndexError(f"{self.path}: samples {first}..{stop - 1} out of range [0, {len(self)})")
         fields = self.field_names if fields is None else list(fields)
@@ -265,9 +285,8 @@ class ShardReader:
         if self._edge_offsets is not None:
             spans["edge_index"] = self._edge_offsets
         spans.update({f"boundary/{name}/facets": offsets for name, offsets in self._boundary_offsets.items()})
-        runs = self._checked(first, lambda: {name: (self._data[name][..., o[first]:o[stop]] if name == "edge_index"
-                                                    else self._data[name][o[first]:o[stop]])
-                                             for name, o in spans.items()})
+        runs = self._checked(first, lambda: {name: (self._slices.columns if name == "edge_index" else self._slices.rows)(
+            name, int(o[first]), int(o[stop]), views) for name, o in spans.items()})
         return [self._checked(i, lambda: self._from_run(i, first, runs, spans, fields)) for i in range(first, stop)]
 
     def _from_run(self, i: int, first: int, runs: dict, spans: dict, fields: Sequence[str]) -> Sample:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch_geometric.data import Batch
 
-from meshsim.data import DatasetError, ShardBatches, ShardReader, batch_loader, generate, read_batch
+from meshsim.data import DatasetError, EpochBatches, ShardBatches, ShardReader, batch_loader, generate, read_batch
 from meshsim.data import open as open_dataset
 
 
@@ -75,8 +75,11 @@ def test_a_run_of_samples_is_read_at_once_and_still_checked(steady, tmp_path):
     damaged.write_bytes(bytes(raw))
     with ShardReader(damaged) as reader:
         assert len(reader.samples(0, 2)) == 2  # samples 0 and 1 are intact
-        with pytest.raises(DatasetError, match=r"sample 2 \(train index 2\): corrupted data: 'fields/u'"):
-            reader.samples(1, 3)
+        for views in (False, True):
+            with pytest.raises(DatasetError, match=r"sample 2 \(train index 2\): corrupted data: 'fields/u'"):
+                reader.samples(1, 3, views=views)
+            with pytest.raises(DatasetError, match=r"sample 2 \(train index 2\): corrupted data: 'fields/u'"):
+                reader.sample(2, views=views)
 
 
 def test_loaders_cover_every_item_once_per_epoch_with_and_without_workers(steady):
@@ -90,3 +93,59 @@ def test_loaders_cover_every_item_once_per_epoch_with_and_without_workers(steady
     assert len(first) == 2 and all(len(b) == 3 for b in first) and first != second
     ordered = [b.sample_id.tolist() for b in batch_loader(dataset, 4, shuffle=False)]
     assert ordered == [[0, 1, 2, 3], [4, 5, 6]]
+
+
+def test_worker_batches_built_in_slots_equal_read_batch_and_free_their_slot(steady):
+    dataset = open_dataset(steady)
+    order = list(EpochBatches(dataset.len(), 3, seed=2))
+    # a sampler of one's own: no running on into the next epoch, so no batch is in flight after it
+    loader = batch_loader(dataset, 3, num_workers=2, sampler=EpochBatches(dataset.len(), 3, seed=2))
+    slots = loader.dataset.slots
+    batches = list(loader)
+    for batch, idx in zip(batches, order):
+        assert_same_batch(batch, read_batch(dataset, idx))
+    base = slots.allocator(0).memory.ctypes.data
+    held = sorted((b.edge_attr.data_ptr() - base) // slots.slot_bytes for b in batches)
+    assert np.flatnonzero(slots.state).tolist() == held and len(set(held)) == 3  # a slot per batch ...
+    keep = batches[0].edge_attr
+    first = (keep.data_ptr() - base) // slots.slot_bytes
+    del batch, batches
+    assert np.flatnonzero(slots.state).tolist() == [first]  # ... until its last tensor is gone
+    del keep
+    assert not slots.state.any()
+    tiny = batch_loader(dataset, 3, num_workers=1, slot_bytes=4096, sampler=EpochBatches(dataset.len(), 3, seed=2))
+    for batch, idx in zip(tiny, order):  # too small: the usual hand-over
+        assert_same_batch(batch, read_batch(dataset, idx))
+    assert not tiny.dataset.slots.state.any()
+
+
+def test_workers_run_on_into_the_next_epoch_yet_each_iteration_is_one_whole_epoch(steady):
+    dataset = open_dataset(steady)
+    in_process = batch_loader(dataset, 2, seed=5)
+    epochs = [[b.sample_id.tolist() for b in in_process] for _ in range(6)]
+    assert len(epochs[0]) == 4 and epochs[0] != epochs[1]
+    workers = batch_loader(dataset, 2, seed=5, num_workers=2)
+    assert len(workers) == 4
+    for epoch in range(6):
+        if epoch % 2 == 0:  # leave the epoch after its first batch
+            assert [next(iter(workers)).sample_id.tolist()] == epochs[epoch][:1]
+        else:
+            assert [b.sample_id.tolist() for b in workers] == epochs[epoch]  # the next epoch, whole
+    # batches left unseen gave their slots back: only those in flight (at most 2 per worker) hold one
+    assert workers.dataset.slots.state.sum() <= 4
+
+
+def test_a_damaged_edge_list_is_caught_when_read_as_a_view(steady, tmp_path):
+    damaged = tmp_path / "shard.h5"
+    shutil.copy(steady / "shard-00000.h5", damaged)
+    with h5py.File(damaged, "r") as f:  # a byte of sample 1's targets (second row of edge_index)
+        length = f["edge_index"].shape[1]
+        position = f["edge_index"].id.get_offset() + 8 * (length + int(f["edge_offsets"][1])) + 1
+    raw = bytearray(damaged.read_bytes())
+    raw[position] ^= 0x01
+    damaged.write_bytes(bytes(raw))
+    with ShardReader(damaged) as reader:
+        assert np.array_equal(reader.sample(0, views=True).edge_index, reader.sample(0).edge_index)
+        for views in (False, True):
+            with pytest.raises(DatasetError, match=r"sample 1 \(train index 1\): corrupted data: 'edge_index'"):
+                reader.sample(1, views=views)

@@ -124,3 +124,31 @@ def test_edge_lists_need_no_torch_and_keep_their_old_module_names():
     assert edges.mesh_edge_index is mesh_edges.mesh_edge_index is mesh_edge_index
     assert edges.line_neighbour_edges is line_neighbour_edges
     assert "torch" not in mesh_edges.__dict__
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("dim", [2, 3])
+def test_compiled_edge_attributes_agree_with_the_differentiable_torch_path(dtype, dim):
+    """The compiled pass (CPU, no autograd) and the torch path (taken under autograd) give the same
+    displacements bit for bit and norms to the last bit; both refuse node ids out of range."""
+    generator = torch.Generator().manual_seed(dim)
+    pos = torch.randn(300, dim, generator=generator, dtype=dtype) * 10.0
+    source = torch.randint(0, 300, (5000,), generator=generator)
+    edge_index = torch.stack([source, (source + torch.randint(1, 300, (5000,), generator=generator)) % 300])
+    compiled = edge_attributes(pos, edge_index)
+    leaf = pos.clone().requires_grad_(True)
+    differentiable = edge_attributes(leaf, edge_index)
+    assert differentiable.requires_grad and compiled.dtype == dtype
+    assert torch.equal(compiled[:, :dim], differentiable[:, :dim].detach())
+    eps = torch.finfo(dtype).eps
+    assert torch.allclose(compiled[:, dim], differentiable[:, dim].detach(), rtol=2 * eps, atol=0)
+    differentiable[:, dim].sum().backward()  # d|p_s - p_t| / d p_s = unit vector
+    expected = torch.zeros_like(pos).index_add_(0, edge_index[0], compiled[:, :dim] / compiled[:, dim:])
+    expected.index_add_(0, edge_index[1], -compiled[:, :dim] / compiled[:, dim:])
+    assert torch.allclose(leaf.grad, expected, rtol=1e-4 if dtype == torch.float32 else 1e-10, atol=1e-4)
+    bad = edge_index.clone()
+    bad[1, 7] = 300
+    with pytest.raises(IndexError):
+        edge_attributes(pos, bad)
+    with pytest.raises(IndexError):
+        edge_attributes(leaf, bad)
