@@ -23,7 +23,7 @@ from .online import OnlineFeed
 _LAZY = {"open": "open_dataset", "open_dataset": "open_dataset", "MeshDataset": "MeshDataset",
          "Trajectory": "Trajectory"}
 #: whole-batch loading (`meshsim.data.batches`), also loaded on first use (torch)
-_LAZY_BATCHES = ("batch_loader", "read_batch", "BatchReader", "EpochBatches", "ShardBatches")
+_LAZY_BATCHES = ("batch_loader", "read_batch", "BatchLoader", "BatchReader", "EpochBatches", "ShardBatches")
 
 __all__ = [
     "DatasetError", "SPLITS", "ShardTask", "plan_shards", "sample_seed", "PROBLEMS", "Problem",

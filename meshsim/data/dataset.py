@@ -8,6 +8,7 @@ own.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import OrderedDict
 from pathlib import Path
@@ -174,11 +175,15 @@ class MeshDataset(Dataset):
     def _steady_graph(self, reader: ShardReader, i: int) -> Data:
         sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)))
         data = _graph(sample, {n: sample.fields[n] for n in self.inputs}, {n: sample.fields[n] for n in self.targets})
-        return self._finish(data, sample, reader, i)
+        return self._finish(data, sample, int(reader.indices[i]))
 
     def _window_graph(self, reader: ShardReader, i: int, t: int) -> Data:
         frames = slice(t - self.history + 1, t + self.horizon + 1)
         sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)), frames=frames)
+        return self._window_of(sample, t, int(reader.indices[i]))
+
+    def _window_of(self, sample: Sample, t: int, sample_id: int) -> Data:
+        """The item of window ``t`` from a sample holding exactly the window's frames."""
         x = {n: sample.fields[n][:self.history] for n in self.targets}
         x.update({n: sample.fields[n][:self.history] if sample.fields[n].ndim == 3 else sample.fields[n]
                   for n in self.inputs})
@@ -186,13 +191,31 @@ class MeshDataset(Dataset):
         data = _graph(sample, x, y)
         data.t = torch.tensor([t])
         data.time = torch.tensor([float(sample.times[self.history - 1])])
-        return self._finish(data, sample, reader, i)
+        return self._finish(data, sample, sample_id)
+
+    def window(self, sample: Sample, t: int, sample_id: int) -> Data:
+        """Window ``t`` (its last input frame) of a whole trajectory ``sample`` held in memory (as
+        the recipe's problem makes it), built as `get` builds a stored one, ``transform`` applied:
+        the items of online training (`meshsim.train.online`). ``IndexError`` for a ``t`` without
+        ``history`` frames up to it and ``horizon`` after it."""
+        if not self.meta["trajectory"]:
+            raise DatasetError(f"{self.folder}: windows of a steady dataset")
+        count = len(sample.times)
+        if not self.history - 1 <= t <= count - 1 - self.horizon:
+            raise IndexError(f"window {t} needs frames {t - self.history + 1}..{t + self.horizon}; the trajectory "
+                             f"has {count}")
+        frames = slice(t - self.history + 1, t + self.horizon + 1)
+        names = set(self.inputs + self.targets)
+        windowed = dataclasses.replace(sample, times=sample.times[frames], fields={
+            n: v[frames] if v.ndim == 3 else v for n, v in sample.fields.items() if n in names})
+        data = self._window_of(windowed, t, sample_id)
+        return data if self.transform is None else self.transform(data)
 
     @staticmethod
-    def _finish(data: Data, sample: Sample, reader: ShardReader, i: int) -> Data:
+    def _finish(data: Data, sample: Sample, sample_id: int) -> Data:
         values = [np.ravel(v) for _, v in sorted(sample.params.items())]
         data.params = torch.from_numpy(np.concatenate(values or [np.zeros(0)]).astype(np.float32))[None]
-        data.sample_id = torch.tensor([int(reader.indices[i])])
+        data.sample_id = torch.tensor([sample_id])
         return data
 
 

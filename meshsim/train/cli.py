@@ -28,6 +28,7 @@ TRAIN_EXAMPLES = """examples:
   meshsim train mgn --data data/cyl --out runs/mgn --steps 2000 --set latent_dim=64
   meshsim train mgn --out runs/mgn --resume --steps 4000
   meshsim train stnn --online heat_parametric --out runs/stnn-online --steps 5000 --optimizer soap
+  meshsim train mgn --data data/cyl --online cylinder_flow --out runs/mgn-online --buffer 64
   torchrun --nproc_per_node 2 -m meshsim.cli train mgn --data data/cyl --out runs/mgn-ddp"""
 
 EVALUATE_DESCRIPTION = """Metrics of a trained run on a split of its dataset (or of another dataset

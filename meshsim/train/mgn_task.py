@@ -14,10 +14,10 @@ from typing import Sequence
 
 import numpy as np
 import torch
-from torch_geometric.data import Data
+from torch_geometric.data import Batch, Data
 from tqdm.auto import tqdm
 
-from ..data import DatasetError, MeshDataset
+from ..data import DatasetError, MeshDataset, Recipe, Sample
 from ..graph import NUM_NODE_TYPES
 from ..nn import MeshGraphNet
 from .losses import MeshGraphNetLoss
@@ -184,10 +184,30 @@ class MeshGraphNetTask:
     train_defaults = {"steps": 2000, "batch_size": 2, "lr": 1e-4, "lr_final": 1e-5}
 
     def __init__(self, folder: str | Path, settings: MeshGraphNetSettings = MeshGraphNetSettings()):
+        if isinstance(folder, Recipe) or not (Path(folder) / "meta.json").is_file():
+            raise DatasetError(f"meshsim train mgn needs --data, a dataset folder made by `meshsim generate` "
+                               f"(with --online too: its valid split validates, its recipe is streamed); got {folder}")
         self.folder = Path(folder)
         self.train_set, self.layout = open_split(self.folder, "train")
         self.settings = resolve_settings(self.train_set, self.layout, settings)
         self.pos_dim = int(self.train_set[0].pos.shape[1])
+        #: the recipe the data were made with (online training streams it)
+        self.recipe = Recipe.from_dict(self.train_set.meta["recipe"], where=f"{self.folder}/meta.json")
+        self._window_rng = np.random.default_rng(0)
+
+    def to_item(self, index: int, sample: Sample) -> tuple[int, Sample]:
+        """An online training item: a streamed trajectory, whole, with only the fields the model
+        reads (`collate` draws its windows)."""
+        names = set(self.train_set.inputs + self.train_set.targets)
+        return index, dataclasses.replace(sample, fields={n: v for n, v in sample.fields.items() if n in names})
+
+    def collate(self, items: Sequence[tuple[int, Sample]]) -> Batch:
+        """A batch of one-step windows, one drawn at random from each trajectory of ``items``, each
+        built as the stored dataset builds its items (`MeshDataset.window`)."""
+        data = self.train_set
+        return Batch.from_data_list([
+            data.window(sample, int(self._window_rng.integers(data.history - 1, len(sample.times) - data.horizon)), index)
+            for index, sample in items])
 
     def split(self, name: str) -> MeshDataset:
         return open_split(self.folder, name)[0]

@@ -2,8 +2,10 @@
 reservoir and the training loop draws its batches from it; no training data touches the disk.
 
 A task supports online training if it can turn a streamed sample into a training item
-(``to_item(index, sample)``) and batch items (``collate(items)``), as `STNNTask` does. The
-validation set stays fixed: the task's valid split (stored, or made once from the recipe).
+(``to_item(index, sample)``) and batch items (``collate(items)``), as `STNNTask` (a parameter
+triple and its solution tensor) and `MeshGraphNetTask` (a whole trajectory; each draw takes one
+of its one-step windows at random) do. The validation set stays fixed: the task's valid split
+(stored, or made once from the recipe).
 """
 from __future__ import annotations
 

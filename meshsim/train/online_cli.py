@@ -8,8 +8,9 @@ from pathlib import Path
 from .run_settings import TrainPlan, read_run_config
 
 ONLINE_HELP = ("train on samples that simulators of RECIPE (a shipped name or a .toml) stream into a bounded "
-               "in-memory buffer while training runs, instead of on a stored dataset; --data then only gives "
-               "the validation split (default: made once from the recipe's valid seeds)")
+               "in-memory buffer while training runs, instead of on a stored dataset (stnn, mgn); --data then "
+               "only gives the validation split (mgn: required, its stored trajectories also tell the held node "
+               "types; stnn: without it, made once from the recipe's valid seeds)")
 
 
 def add_online_options(parser) -> None:
@@ -34,7 +35,7 @@ def cmd_train_online(plan: TrainPlan, args) -> int:
 
     if not hasattr(plan.task_type, "to_item"):
         raise ValueError(f"meshsim train {plan.kind} cannot train online (--online): its task makes no training items "
-                         f"from streamed samples; stnn can")
+                         f"from streamed samples; stnn and mgn can")
     recipe = load_recipe(args.online)
     if plan.data is None and (plan.run / "config.json").is_file() and args.resume:
         saved = read_run_config(plan.run)

@@ -7,10 +7,13 @@ import torch
 
 from meshsim.cli import main
 from meshsim.data import DatasetError, generate, load_recipe
+from meshsim.data.streaming import make_sample
 from meshsim.graph import NodeType
-from meshsim.train import load_run
+from meshsim.graph.testing import assert_same_graph
+from meshsim.train import TrainConfig, load_run
 from meshsim.train.mgn_task import MeshGraphNetSettings, MeshGraphNetTask
 from meshsim.train.nbody_task import EGNNTask, NBodySettings, mean_squared_error, nbody_graphs
+from meshsim.train.online import OnlineSettings, train_online
 
 
 def _generate(tmp_path_factory, name, splits, **params):
@@ -69,6 +72,32 @@ def test_train_and_evaluate_commands_round_trip(cylinder, tmp_path, capsys):
     task, model = load_run(run)
     assert task.evaluate(model, "test") == saved  # the checkpoint's weights, normalisers included
     assert (run / "rollout-test.gif").is_file()
+
+
+def test_mgn_trains_online_on_windows_built_as_the_stored_ones(cylinder, tmp_path):
+    task = MeshGraphNetTask(cylinder, TINY_MGN)
+    stored = task.train_set
+    for i in range(2):  # the streamed trajectory, re-simulated from its seed, gives the stored windows
+        index, sample = task.to_item(i, make_sample(task.recipe, "train", i))
+        assert set(sample.fields) == {"velocity", "pressure"}
+        for w in range(stored.windows):
+            assert_same_graph(task.train_set.window(sample, w, index), stored[i * stored.windows + w])
+        with pytest.raises(IndexError, match="window 5 needs frames 5..6"):
+            stored.window(sample, 5, index)
+    batch = task.collate([task.to_item(i, make_sample(task.recipe, "train", i)) for i in (1, 0, 1)])
+    assert batch.num_graphs == 3 and batch.sample_id.tolist() == [1, 0, 1] and batch.x.shape[1] == 2
+    assert set(batch.t.tolist()) <= set(range(stored.windows))
+    torch.manual_seed(0)
+    result = train_online(task.model(), task, task.recipe, TrainConfig(steps=30, batch_size=2, lr=1e-3, progress=False),
+                          OnlineSettings(buffer=2, watermark=2), validate=task.validate())
+    assert result.train.step == 30 and result.stats["produced"] >= 2
+    # no training data written: the simulators' only writes are gmsh's own (its FLTK preferences,
+    # 8-20 KB), less than one stored trajectory (a shard of one sample, ~65 KB) for >= 2 streamed
+    one_trajectory = min(f.stat().st_size for f in cylinder.glob("shard-*.h5"))
+    assert result.stats["written_bytes"] < 32 * 1024 < one_trajectory
+    assert np.mean(result.train.losses[-5:]) < np.mean(result.train.losses[:5])
+    with pytest.raises(DatasetError, match="needs --data"):
+        MeshGraphNetTask(task.recipe, TINY_MGN)
 
 
 def test_command_errors(cylinder, tmp_path_factory, tmp_path, capsys):
