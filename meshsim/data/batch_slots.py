@@ -10,7 +10,8 @@ batch is gone (a finalizer on the slot's array). Pages are touched once, then re
 
 A slot holds one batch; a batch larger than a slot, or one built while all of a worker's slots are
 still held by the main process, is handed over the usual way (correct, slower). A record the main
-process drops unseen must `free` its slot (`meshsim.data.batches.BatchLoader` does).
+process drops unseen must `free` its slot, or be freed by `reclaim` once nothing is in flight
+(`meshsim.data.batches.BatchLoader` does both).
 
 Linux only (needs ``fork`` to share the mapping); the mapping reserves no memory up front
 (``MAP_NORESERVE``), only the pages written count: once the largest batch is known, each slot
@@ -108,6 +109,8 @@ class BatchSlots:
         self.state = np.frombuffer(self._state_memory, np.uint8, count=count)
         #: this process's view: bytes of each slot faulted in, and the most one batch used
         self._touched, self._peak = [0] * count, 0
+        #: main side: the slots whose batch still has tensors alive here
+        self._held: set[int] = set()
 
     def _bytes(self, slot: int) -> np.ndarray:
         return np.frombuffer(self._memory, np.uint8, count=self.slot_bytes, offset=slot * self.slot_bytes)
@@ -142,6 +145,17 @@ class BatchSlots:
     def free(self, slot: int) -> None:
         self.state[slot] = FREE
 
+    def _release(self, slot: int) -> None:
+        self._held.discard(slot)
+        self.free(slot)
+
+    def reclaim(self) -> None:
+        """Main side, when no batch is in flight: free the taken slots that no batch here holds
+        (their records were dropped unseen)."""
+        for slot in np.flatnonzero(self.state).tolist():
+            if slot not in self._held:
+                self.free(slot)
+
     def allocator(self, slot: int) -> SlotAllocator:
         return SlotAllocator(self._bytes(slot))
 
@@ -149,7 +163,8 @@ class BatchSlots:
         """Main side: the slot's bytes, as an array whose collection frees the slot (every tensor
         made by `tensor` from it keeps it alive)."""
         memory = self._bytes(slot)
-        weakref.finalize(memory, self.free, slot)
+        self._held.add(slot)
+        weakref.finalize(memory, self._release, slot)
         return memory
 
     @staticmethod

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from torch_geometric.data import Batch, Data
 
+from ..graph.edges import edge_attributes
 from ..graph.fields import node_first_fields, stack_fields
 from .batch_slots import BatchSlots, InSlot, SlotAllocator, SlotFull, slots_supported
 from .dataset import MeshDataset
@@ -29,22 +30,22 @@ from .dataset import MeshDataset
 def _steady_samples(dataset: MeshDataset, indices: Sequence[int]) -> list:
     """The samples of steady items ``indices``, as views of the mapped shards (copied into the batch
     at once); items that are consecutive samples of one shard are read as one run
-    (`ShardReader.samples`)."""
+    (`ShardReader.samples`). Shards are opened and read one at a time, so a batch may span more
+    shards than the dataset keeps open."""
     names = sorted(set(dataset.inputs + dataset.targets))
-    located = [dataset._locate(i)[:2] for i in indices]
-    order = sorted(range(len(indices)), key=lambda j: (id(located[j][0]), located[j][1]))
+    shard = np.searchsorted(dataset._starts, indices, side="right") - 1
+    order = sorted(range(len(indices)), key=lambda j: (shard[j], indices[j]))
     samples = [None] * len(indices)
     run = [order[0]]
     for j in [*order[1:], None]:
-        reader, local = located[run[-1]]
-        if j is not None and located[j][0] is reader and located[j][1] == local + 1:
+        if j is not None and shard[j] == shard[run[-1]] and indices[j] == indices[run[-1]] + 1:
             run.append(j)
             continue
-        first = located[run[0]][1]
+        reader, first, _ = dataset._locate(indices[run[0]])
         read = (reader.samples(first, first + len(run), names, views=True) if len(run) > 1
                 else [reader.sample(first, names, views=True)])
-        for position, sample in zip(run, read):
-            samples[position] = (reader, located[position][1], sample)
+        for k, (position, sample) in enumerate(zip(run, read)):
+            samples[position] = (reader, first + k, sample)
         run = [j]
     return samples
 
@@ -120,15 +121,21 @@ def _slices(sizes: Sequence[int]) -> torch.Tensor:
 
 def _edges(pos: torch.Tensor, edges: Sequence[np.ndarray], first: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
     """(edge_index (2, E) of the batch, edge_attr (E, dim + 1)): each graph's edges offset by its
-    first node, and their `edge_attributes` on its own nodes (one compiled pass per graph)."""
+    first node, and their `edge_attributes` on its own nodes (one compiled pass per graph in
+    float32 / float64; torch's operations in other dtypes, as `edge_attributes`)."""
     from ..graph.edge_kernels import displacements_and_lengths
 
     total = sum(e.shape[1] for e in edges)
     edge_index, edge_attr = _empty((2, total), torch.int64), _empty((total, pos.shape[1] + 1), pos.dtype)
-    index, attr, nodes, start = edge_index.numpy(), edge_attr.numpy(), pos.numpy(), 0
+    compiled = pos.dtype in (torch.float32, torch.float64)
+    index, start = edge_index.numpy(), 0
+    attr, nodes = (edge_attr.numpy(), pos.numpy()) if compiled else (None, None)
     for local, offset, end_node in zip(edges, first, [*first[1:], len(pos)]):
         stop = start + local.shape[1]
-        displacements_and_lengths(nodes[offset:end_node], local[0], local[1], attr[start:stop])
+        if compiled:
+            displacements_and_lengths(nodes[offset:end_node], local[0], local[1], attr[start:stop])
+        else:
+            edge_attr[start:stop] = edge_attributes(pos[offset:end_node], torch.from_numpy(np.array(local)))
         np.add(local, offset, out=index[:, start:stop])
         start = stop
     return edge_index, edge_attr
@@ -320,8 +327,10 @@ class BatchLoader(torch.utils.data.DataLoader):
     With ``epochs`` (a sampler whose epochs depend on nothing set between them, as
     `EpochBatches` and `ShardBatches`), the workers draw from one stream of its epochs, so they
     build the next epoch's first batches while this one's last are used (a ``DataLoader`` drains
-    its workers at each epoch's end); each ``iter`` still yields exactly one epoch, and an epoch
-    left early is finished unseen at the next ``iter``."""
+    its workers at each epoch's end); each ``iter`` still yields exactly one epoch (a batch whose
+    building raised counts as drawn), and an epoch left early is finished unseen at the next
+    ``iter``. Without ``epochs`` (a sampler of the caller's), a loader with workers frees, at the
+    end of each whole epoch, the slots of batches the ``DataLoader`` dropped unseen."""
 
     def __init__(self, reader: BatchReader, epochs: torch.utils.data.Sampler | None = None, **kwargs):
         self.epochs = epochs
@@ -341,20 +350,25 @@ class BatchLoader(torch.utils.data.DataLoader):
         return _as_batch(graph, item.sizes, item.nodes, item.first)
 
     def __iter__(self) -> Iterator[Batch]:
+        slots = self.dataset.slots
         if self.epochs is None:
             yield from map(self._batch, super().__iter__())
+            if slots is not None:  # the epoch ran to its end: nothing is in flight
+                slots.reclaim()
+            return
+        if len(self.epochs) == 0:  # an empty epoch: the stream would never yield
             return
         if self._stream is None:
             self._stream = super().__iter__()
-        for _ in range(self._left):  # the rest of an epoch left early
+        while self._left:  # the rest of an epoch left early
+            self._left -= 1
             item = next(self._stream)
             if isinstance(item, SlotBatch):
-                self.dataset.slots.free(item.slot)
+                slots.free(item.slot)
         self._left = len(self.epochs)
         while self._left:
-            item = next(self._stream)
-            self._left -= 1
-            yield self._batch(item)
+            self._left -= 1  # before drawing: a batch whose building raised is spent too
+            yield self._batch(next(self._stream))
 
 
 def batch_loader(dataset: MeshDataset, batch_size: int, *, shuffle: bool | str = True, seed: int = 0,

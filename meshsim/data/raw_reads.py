@@ -78,12 +78,16 @@ class RawSlices:
         if out.nbytes and os.preadv(self._fd, [memoryview(out).cast("B")], int(offset)) != out.nbytes:
             raise OSError(f"short read at byte {offset} of {self._name} (truncated file?)")
 
-    def _whole(self, name: str) -> np.ndarray:
-        """A read-only view of the whole dataset ``name`` in the mapped file."""
+    def _whole(self, name: str) -> np.ndarray | None:
+        """A read-only view of the whole dataset ``name`` in the mapped file (None where the file
+        cannot be mapped: the reads then copy)."""
         view = self._views.get(name)
         if view is None:
             if self._map is None:
-                self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+                try:
+                    self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+                except (OSError, ValueError):
+                    return None
             offset, shape, dtype, _ = self._blocks[name]
             view = np.frombuffer(self._map, dtype, count=math.prod(shape), offset=offset).reshape(shape)
             self._views[name] = view
@@ -100,8 +104,8 @@ class RawSlices:
         offset, shape, dtype, row = block
         if not 0 <= lo <= hi <= shape[0]:
             raise ValueError(f"rows {lo}:{hi} outside {name!r} of {shape[0]} rows")
-        if view:
-            return self._whole(name)[lo:hi]
+        if view and (whole := self._whole(name)) is not None:
+            return whole[lo:hi]
         out = np.empty((hi - lo, *shape[1:]), dtype)
         self._read_into(out, offset + lo * row)
         return out
@@ -114,8 +118,8 @@ class RawSlices:
         offset, (rows, length), dtype, _ = block
         if not 0 <= lo <= hi <= length:
             raise ValueError(f"columns {lo}:{hi} outside {name!r} of {length} columns")
-        if view:
-            return self._whole(name)[:, lo:hi]
+        if view and (whole := self._whole(name)) is not None:
+            return whole[:, lo:hi]
         out = np.empty((rows, hi - lo), dtype)
         for r in range(rows):
             self._read_into(out[r], offset + (r * length + lo) * dtype.itemsize)

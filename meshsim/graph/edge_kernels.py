@@ -20,6 +20,8 @@ def displacements_and_lengths(pos, source, target, out):
     pos: (N, dim) float32 or float64; source, target: (E,) int64 node ids in ``[0, N)``
     (``IndexError`` otherwise); out: (E, dim + 1), the dtype of ``pos``."""
     n, dim = pos.shape
+    if target.shape[0] != source.shape[0] or out.shape[0] != source.shape[0] or out.shape[1] != dim + 1:
+        raise ValueError("source, target and out must hold the same edges; out has dim + 1 columns")
     for k in range(source.shape[0]):
         s, t = source[k], target[k]
         if s < 0 or s >= n or t < 0 or t >= n:

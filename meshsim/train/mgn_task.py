@@ -191,9 +191,13 @@ class MeshGraphNetTask:
         self.train_set, self.layout = open_split(self.folder, "train")
         self.settings = resolve_settings(self.train_set, self.layout, settings)
         self.pos_dim = int(self.train_set[0].pos.shape[1])
-        #: the recipe the data were made with (online training streams it)
-        self.recipe = Recipe.from_dict(self.train_set.meta["recipe"], where=f"{self.folder}/meta.json")
-        self._window_rng = np.random.default_rng(0)
+        self._window_rng: np.random.Generator | None = None
+
+    @property
+    def recipe(self) -> Recipe:
+        """The recipe the data were made with (online training streams it; parsed when asked for,
+        so that offline training does not need the recipe's problem)."""
+        return Recipe.from_dict(self.train_set.meta["recipe"], where=f"{self.folder}/meta.json")
 
     def to_item(self, index: int, sample: Sample) -> tuple[int, Sample]:
         """An online training item: a streamed trajectory, whole, with only the fields the model
@@ -205,6 +209,8 @@ class MeshGraphNetTask:
         """A batch of one-step windows, one drawn at random from each trajectory of ``items``, each
         built as the stored dataset builds its items (`MeshDataset.window`)."""
         data = self.train_set
+        if self._window_rng is None:  # seeded by the run (meshsim train seeds torch first)
+            self._window_rng = np.random.default_rng(torch.initial_seed())
         return Batch.from_data_list([
             data.window(sample, int(self._window_rng.integers(data.history - 1, len(sample.times) - data.horizon)), index)
             for index, sample in items])

@@ -11,6 +11,7 @@ from torch_geometric.data import Batch
 
 from meshsim.data import DatasetError, EpochBatches, ShardBatches, ShardReader, batch_loader, generate, read_batch
 from meshsim.data import open as open_dataset
+from meshsim.graph import edge_attributes
 
 
 @pytest.fixture(scope="module")
@@ -114,9 +115,12 @@ def test_worker_batches_built_in_slots_equal_read_batch_and_free_their_slot(stea
     del keep
     assert not slots.state.any()
     tiny = batch_loader(dataset, 3, num_workers=1, slot_bytes=4096, sampler=EpochBatches(dataset.len(), 3, seed=2))
+    small = tiny.dataset.slots
+    mapped = range(small.allocator(0).memory.ctypes.data, small.allocator(0).memory.ctypes.data + 4 * 4096)
     for batch, idx in zip(tiny, order):  # too small: the usual hand-over
         assert_same_batch(batch, read_batch(dataset, idx))
-    assert not tiny.dataset.slots.state.any()
+        assert batch.edge_attr.data_ptr() not in mapped
+    assert not small.state.any()
 
 
 def test_workers_run_on_into_the_next_epoch_yet_each_iteration_is_one_whole_epoch(steady):
@@ -149,3 +153,44 @@ def test_a_damaged_edge_list_is_caught_when_read_as_a_view(steady, tmp_path):
         for views in (False, True):
             with pytest.raises(DatasetError, match=r"sample 1 \(train index 1\): corrupted data: 'edge_index'"):
                 reader.sample(1, views=views)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_read_batch_in_other_dtypes(steady, dtype):
+    dataset = open_dataset(steady)
+    batch, reference = read_batch(dataset, [4, 0, 6], dtype=dtype), read_batch(dataset, [4, 0, 6])
+    assert batch.pos.dtype == batch.edge_attr.dtype == batch.x.dtype == dtype
+    assert torch.equal(batch.pos, reference.pos64.to(dtype)) and torch.equal(batch.edge_index, reference.edge_index)
+    assert torch.equal(batch.edge_attr, edge_attributes(batch.pos, batch.edge_index))
+    # positions in [0, 1] rounded to the dtype (the reference's float32): off by a few eps at most
+    error = (batch.edge_attr.double() - reference.edge_attr.double()).abs().max()
+    assert error <= 4 * max(torch.finfo(dtype).eps, torch.finfo(torch.float32).eps)
+
+
+def test_a_batch_may_span_more_shards_than_are_kept_open(steady):
+    dataset = open_dataset(steady, max_open_shards=1)
+    assert_same_batch(read_batch(dataset, [6, 0, 3, 4]), Batch.from_data_list([dataset[i] for i in [6, 0, 3, 4]]))
+
+
+def test_epochs_stay_whole_through_worker_errors_empty_epochs_and_samplers_of_ones_own(steady, tmp_path):
+    damaged = tmp_path / "damaged"
+    shutil.copytree(steady, damaged)
+    with h5py.File(damaged / "shard-00000.h5", "r") as f:  # a byte of sample 2's u
+        position = f["fields/u"].id.get_offset() + 8 * int(f["point_offsets"][2]) + 3
+    raw = bytearray((damaged / "shard-00000.h5").read_bytes())
+    raw[position] ^= 0x40
+    (damaged / "shard-00000.h5").write_bytes(bytes(raw))
+    loader = batch_loader(open_dataset(damaged), 1, shuffle=False, num_workers=1)
+    for _ in range(3):  # the failed batch counts as drawn: every epoch starts at item 0
+        seen = []
+        with pytest.raises(DatasetError, match="sample 2"):
+            for batch in loader:
+                seen.append(batch.sample_id.item())
+        assert seen == [0, 1]
+    dataset = open_dataset(steady)
+    assert list(batch_loader(dataset, 8, drop_last=True, num_workers=1)) == []  # no batch, no hang
+    own = batch_loader(dataset, 2, num_workers=1, sampler=EpochBatches(dataset.len(), 2, seed=3))
+    for _ in range(3):  # left early: torch drops the prefetched batches unseen
+        next(iter(own))
+    assert len([b.num_graphs for b in own]) == 4  # a whole epoch gives their slots back
+    assert not own.dataset.slots.state.any()

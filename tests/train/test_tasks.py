@@ -86,7 +86,7 @@ def test_mgn_trains_online_on_windows_built_as_the_stored_ones(cylinder, tmp_pat
             stored.window(sample, 5, index)
     batch = task.collate([task.to_item(i, make_sample(task.recipe, "train", i)) for i in (1, 0, 1)])
     assert batch.num_graphs == 3 and batch.sample_id.tolist() == [1, 0, 1] and batch.x.shape[1] == 2
-    assert set(batch.t.tolist()) <= set(range(stored.windows))
+    assert set(batch.t.tolist()) <= set(range(stored.history - 1, stored.history - 1 + stored.windows))
     torch.manual_seed(0)
     result = train_online(task.model(), task, task.recipe, TrainConfig(steps=30, batch_size=2, lr=1e-3, progress=False),
                           OnlineSettings(buffer=2, watermark=2), validate=task.validate())
