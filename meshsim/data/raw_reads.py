@@ -59,6 +59,8 @@ class RawSlices:
             size = os.fstat(self._fd).st_size
             self._blocks = {name: block for name, d in self._datasets.items() if (block := _block(d)) is not None
                             and block[0] + block[1][0] * block[3] <= size}  # a truncated file: h5py's error
+            # only the datasets read through h5py stay open (open h5py objects slow closing files)
+            self._datasets = {n: d for n, d in self._datasets.items() if n not in self._blocks}
         self._name = file.filename
         #: the file mapped read-only (made on the first view), and each dataset's whole view of it
         self._map: mmap.mmap | None = None

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 import h5py
 import numpy as np
@@ -33,6 +33,24 @@ def _datasets(f: h5py.File) -> dict[str, h5py.Dataset]:
     h5py.h5o.visit(f.id, lambda name, info: names.append(name) if info.type == h5py.h5o.TYPE_DATASET else None,
                    info=True)
     return {name.decode("utf-8"): h5py.Dataset(h5py.h5d.open(f.id, name)) for name in names}
+
+
+class _LazyDatasets(Mapping):
+    """The datasets of an open file by path, each opened when looked up (not kept)."""
+
+    def __init__(self, f: h5py.File, names: Sequence[str]):
+        self._file, self._names = f, frozenset(names)
+
+    def __getitem__(self, name: str) -> h5py.Dataset:
+        if name not in self._names:
+            raise KeyError(name)
+        return h5py.Dataset(h5py.h5d.open(self._file.id, name.encode("utf-8")))
+
+    def __iter__(self):
+        return iter(sorted(self._names))
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def _check_sha256(path: Path, expected: str) -> None:
@@ -114,6 +132,11 @@ class ShardReader:
         #: the per-sample slices of the datasets, read as raw bytes where the layout allows
         self._slices = self._guard(lambda: RawSlices(f, {n: d for n, d in self._data.items() if n in _PER_SAMPLE
                                                          or n.startswith("fields/") or n.endswith("/facets")}))
+        #: frames of each time-dependent field
+        self._frames = {name: self._data[f"fields/{name}"].shape[1] for name in self.field_names if self._timed[name]}
+        # from here on each dataset is opened when used: h5py objects held open in many files make
+        # closing any file slow (h5py scans every open object: 11 ms a shard with 100 others open)
+        self._data = _LazyDatasets(f, list(self._data))
 
     def _read_attributes(self, attrs: dict) -> None:
         self.split = _text(attrs["split"])
@@ -258,7 +281,7 @@ class ShardReader:
             if self._timed[name]:
                 block = (self._slices.rows(key, a, b, views) if frames == slice(None)  # a window: h5py reads only it
                          else self._data[key][a:b, frames])
-                values[name] = self._check_field(name, i, block, range(self._data[key].shape[1])[frames])
+                values[name] = self._check_field(name, i, block, range(self._frames[name])[frames])
             else:
                 values[name] = self._check_field(name, i, self._slices.rows(key, a, b, views), None)
         cells = self._sample_array("cells", i, c, d, views)

@@ -73,3 +73,16 @@ def test_digest_of_a_column_range_view_equals_the_digest_of_its_copy():
     part_copy = part.copy()
     part_copy[1, 5] += 1
     assert _digest(part_copy) != _digest(part)
+
+
+def test_an_open_shard_keeps_no_dataset_open(toy_module, tmp_path):
+    """A shard whose per-sample datasets are all read raw holds no h5py dataset open after opening
+    (open h5py objects make closing any file slow when many shards are open)."""
+    from meshsim.data import ShardReader, generate
+
+    generate(toy_module(train=3, valid=0, per_shard=3), tmp_path / "toy", progress=False)
+    with ShardReader(tmp_path / "toy" / "shard-00000.h5") as reader:
+        reader.sample(1)
+        reader.samples(0, 3, views=True)
+        assert h5py.h5f.get_obj_count(reader._file.id, h5py.h5f.OBJ_DATASET) == 0
+        assert len(reader.failures) == 0 and reader.field(reader.field_names[0]).shape[0] > 0
