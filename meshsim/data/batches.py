@@ -252,7 +252,7 @@ class BatchReader(torch.utils.data.Dataset):
             graph = {key: allocator.place(v) if torch.is_tensor(v) else v for key, v in graph.items()}
         except SlotFull:  # a batch larger than a slot: handed over the usual way
             self.slots.free(slot)
-            _slot_allocator = None
+            _slot_allocator = None  # before read_batch (``finally`` runs only after it)
             return read_batch(self.dataset, indices)
         except BaseException:
             self.slots.free(slot)

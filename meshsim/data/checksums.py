@@ -28,17 +28,12 @@ DATASET = "checksums"
 
 
 def digest(array: np.ndarray) -> int:
-    """xxh3-64 of the array's bytes in C order."""
-    return xxhash.xxh3_64_intdigest(np.ascontiguousarray(array))
-
-
-def _digest(array: np.ndarray) -> int:
-    """`digest`, without copying a 2-D array whose rows are contiguous (a column range of a
-    dataset, viewed in place): its rows are hashed one after another."""
+    """xxh3-64 of the array's bytes in C order; a 2-D array whose rows are contiguous (a column
+    range of a dataset, viewed in place) is hashed row after row, without a copy."""
     if array.flags.c_contiguous:
         return xxhash.xxh3_64_intdigest(array)
     if array.ndim != 2 or array.strides[1] != array.itemsize:
-        return digest(array)
+        return xxhash.xxh3_64_intdigest(np.ascontiguousarray(array))
     hasher = xxhash.xxh3_64()
     for row in array:
         hasher.update(row)
@@ -112,7 +107,7 @@ class ChecksumTable:
 
     def check_sample(self, path: str, i: int, array: np.ndarray) -> None:
         expected = self._sample.get(path)
-        if expected is None or _digest(array) != expected[i]:
+        if expected is None or digest(array) != expected[i]:
             raise ChecksumMismatch(repr(path))
 
     def check_frames(self, path: str, i: int, frames: range, frames_first: np.ndarray) -> None:

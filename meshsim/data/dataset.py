@@ -177,9 +177,12 @@ class MeshDataset(Dataset):
         data = _graph(sample, {n: sample.fields[n] for n in self.inputs}, {n: sample.fields[n] for n in self.targets})
         return self._finish(data, sample, int(reader.indices[i]))
 
+    def _frames(self, t: int) -> slice:
+        """The frames of window ``t``: ``history`` up to t, ``horizon`` after it."""
+        return slice(t - self.history + 1, t + self.horizon + 1)
+
     def _window_graph(self, reader: ShardReader, i: int, t: int) -> Data:
-        frames = slice(t - self.history + 1, t + self.horizon + 1)
-        sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)), frames=frames)
+        sample = reader.sample(i, fields=sorted(set(self.inputs + self.targets)), frames=self._frames(t))
         return self._window_of(sample, t, int(reader.indices[i]))
 
     def _window_of(self, sample: Sample, t: int, sample_id: int) -> Data:
@@ -204,7 +207,7 @@ class MeshDataset(Dataset):
         if not self.history - 1 <= t <= count - 1 - self.horizon:
             raise IndexError(f"window {t} needs frames {t - self.history + 1}..{t + self.horizon}; the trajectory "
                              f"has {count}")
-        frames = slice(t - self.history + 1, t + self.horizon + 1)
+        frames = self._frames(t)
         names = set(self.inputs + self.targets)
         windowed = dataclasses.replace(sample, times=sample.times[frames], fields={
             n: v[frames] if v.ndim == 3 else v for n, v in sample.fields.items() if n in names})

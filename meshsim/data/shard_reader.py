@@ -104,8 +104,9 @@ class ShardReader:
             raise DatasetError(f"{self.path}: schema version {version}, this meshsim reads versions "
                                f"{', '.join(map(str, READABLE_SCHEMAS))}")
         self.schema_version = int(version)
-        #: every dataset of the file by path, looked up once (a lookup costs as much as a small read)
-        self._data: dict[str, h5py.Dataset] = self._guard(lambda: _datasets(f))
+        #: every dataset of the file by path while opening (each lookup costs as much as a small
+        #: read); a `_LazyDatasets` after it
+        self._data: Mapping[str, h5py.Dataset] = self._guard(lambda: _datasets(f))
         offsets = ["point_offsets", "cell_offsets"] + (["edge_offsets"] if version >= 2 else [])
         missing = [n for n in (*_REQUIRED, *offsets, *(["checksums"] if version >= 3 else [])) if n not in self._data]
         if missing:

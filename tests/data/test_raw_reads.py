@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from meshsim.data.checksums import _digest, digest
+from meshsim.data.checksums import digest
 from meshsim.data.raw_reads import RawSlices
 
 
@@ -69,10 +69,10 @@ def test_digest_of_a_column_range_view_equals_the_digest_of_its_copy():
     array = np.arange(2 * 1000, dtype=np.int64).reshape(2, 1000)
     part = array[:, 123:777]
     assert not part.flags.c_contiguous
-    assert _digest(part) == digest(np.ascontiguousarray(part)) == _digest(part.copy())
+    assert digest(part) == digest(np.ascontiguousarray(part)) == digest(part.copy())
     part_copy = part.copy()
     part_copy[1, 5] += 1
-    assert _digest(part_copy) != _digest(part)
+    assert digest(part_copy) != digest(part)
 
 
 def test_an_open_shard_keeps_no_dataset_open(toy_module, tmp_path):
